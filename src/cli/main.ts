@@ -1,0 +1,119 @@
+// kvip's command line: subcommands, exit codes and nothing else. Exit codes: 0 done, 1 failed at run time,
+// 2 bad input (one line on stderr, nothing on stdout, nothing changed), 3 not implemented yet.
+import { Command, CommanderError } from 'commander';
+import { ConfigError, loadConfig, OPTION_KEYS, spec, type OptionKey, type Purpose } from '../config/index.js';
+import {
+  daemonSetManifest,
+  podManifest,
+  rbacManifest,
+  toYaml,
+  type ManifestResult,
+} from '../manifest/index.js';
+import { VERSION } from '../version.js';
+import { addSchemaOptions, rawInput } from './options.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_NOT_IMPLEMENTED = 3;
+
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+class ExitRequest extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
+const RUNTIME_KEYS = OPTION_KEYS.filter((k) => !spec(k).manifestOnly);
+const RBAC_KEYS: OptionKey[] = ['namespace'];
+
+function buildProgram(io: Io): Command {
+  const program = new Command('kvip')
+    .description('Keeps the virtual IP of an HA Kubernetes control plane on exactly one healthy node')
+    .version(VERSION, '--version', 'print the version')
+    .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => undefined })
+    .exitOverride()
+    .showSuggestionAfterError(false);
+
+  program
+    .command('version')
+    .description('print the version')
+    .action(() => io.out(`kvip ${VERSION}\n`));
+
+  const manifest = program.command('manifest').description('print the Kubernetes objects that run kvip');
+  const emit = (purpose: Purpose, keys: readonly OptionKey[], build: (c: never) => ManifestResult<object>) =>
+    function (this: Command) {
+      const config = loadConfig(rawInput(this, keys, io.env), purpose);
+      const { objects, warnings } = build(config as never);
+      for (const w of warnings) io.err(`${w}\n`);
+      io.out(toYaml(objects));
+    };
+  addSchemaOptions(
+    manifest
+      .command('pod')
+      .description('static pod for kubeadm control-plane nodes (/etc/kubernetes/manifests/)'),
+    OPTION_KEYS.filter((k) => k !== 'k3s' && k !== 'packetSecret'),
+  ).action(emit('manifest-pod', OPTION_KEYS, podManifest));
+  addSchemaOptions(
+    manifest
+      .command('daemonset')
+      .description('DaemonSet for the control-plane nodes (k3s: add --k3s for RBAC too)'),
+    OPTION_KEYS.filter((k) => k !== 'k8sConfigPath' && k !== 'packetKeyFile'),
+  ).action(emit('manifest-daemonset', OPTION_KEYS, daemonSetManifest));
+  addSchemaOptions(
+    manifest
+      .command('rbac')
+      .description('ServiceAccount, ClusterRole and ClusterRoleBinding for the DaemonSet'),
+    RBAC_KEYS,
+  ).action(emit('manifest-rbac', RBAC_KEYS, rbacManifest));
+
+  const notYet = (purpose: Purpose) =>
+    function (this: Command) {
+      loadConfig(rawInput(this, RUNTIME_KEYS, io.env), purpose);
+      io.err(`kvip ${purpose}: not implemented yet\n`);
+      throw new ExitRequest(EXIT_NOT_IMPLEMENTED);
+    };
+  addSchemaOptions(
+    program.command('start').description('run kvip: elect a leader and hold the VIP'),
+    RUNTIME_KEYS,
+  ).action(notYet('start'));
+  addSchemaOptions(
+    program.command('check').description('tell what is wrong before anything is changed'),
+    RUNTIME_KEYS,
+  ).action(notYet('check'));
+  return program;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/** Runs the CLI and returns the exit code; never calls process.exit itself (tests call it in-process). */
+export async function run(argv: readonly string[], io: Io): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return EXIT_OK;
+  } catch (err) {
+    if (err instanceof ExitRequest) return err.code;
+    if (err instanceof ConfigError) {
+      io.err(`kvip: ${oneLine(err.message)}\n`);
+      return EXIT_USAGE;
+    }
+    if (err instanceof CommanderError) {
+      // --help and --version end here with exit code 0.
+      if (err.exitCode === 0) return EXIT_OK;
+      // A command group without its subcommand: commander has printed the group's help on stderr.
+      if (err.code === 'commander.help') return EXIT_USAGE;
+      io.err(`kvip: ${oneLine(err.message.replace(/^error: /, ''))}\n`);
+      return EXIT_USAGE;
+    }
+    io.err(`kvip: ${oneLine(err instanceof Error ? err.message : String(err))}\n`);
+    return EXIT_FAILED;
+  }
+}

@@ -1,0 +1,211 @@
+// Value formats for the option schema. Each one is registered with convict (validate + coerce), and each
+// validator throws an Error whose message says what is expected, so the loader can print one line that
+// names the option and the fix.
+import { isIP } from 'node:net';
+import convict from 'convict';
+
+export interface BgpPeer {
+  address: string;
+  as: number;
+  password: string;
+  multihop: boolean;
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+const LOGRUS_LEVELS = ['fatal', 'fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+
+const TRUE = new Set(['true', '1', 'yes', 'on']);
+const FALSE = new Set(['false', '0', 'no', 'off']);
+
+/** Strict booleans: convict's own coerces any string but "false" to true, so "flase" would enable a mode. */
+function coerceBool(value: string): boolean | string {
+  const v = value.trim().toLowerCase();
+  if (TRUE.has(v)) return true;
+  if (FALSE.has(v)) return false;
+  return value;
+}
+
+export function isAsn(n: unknown): boolean {
+  // 0 and AS_TRANS (23456, RFC 6793) cannot be a speaker's own or a peer's real AS number.
+  return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 4294967295 && n !== 23456;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export function isDnsSubdomain(s: string): boolean {
+  return s.length <= 253 && s.split('.').every((label) => label.length <= 63 && DNS_LABEL.test(label));
+}
+
+/** "address:as[:password[:multihop]]", IPv6 addresses in brackets: kube-vip's bgp_peers form. */
+export function parsePeer(entry: string): BgpPeer {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):([^:]+)(?::([^:]*))?(?::([^:]*))?$/.exec(entry.trim());
+  if (!m) fail('each peer must be address:as[:password[:multihop]] (IPv6 in brackets)');
+  const address = (m[1] ?? m[2]) as string;
+  if (isIP(address) === 0) fail(`peer address "${address}" is not an IP address`);
+  const as = Number(m[3]);
+  if (!isAsn(as)) fail(`peer AS "${m[3]}" must be an integer 1-4294967295 (not 23456)`);
+  const multihop = m[5] === undefined || m[5] === '' ? false : coerceBool(m[5]);
+  if (typeof multihop !== 'boolean') fail(`peer multihop "${m[5]}" must be true or false`);
+  return { address, as, password: m[4] ?? '', multihop };
+}
+
+export function registerFormats(): void {
+  convict.addFormats({
+    bool: {
+      validate: (v: unknown) => {
+        if (typeof v !== 'boolean') fail('must be true or false');
+      },
+      coerce: coerceBool,
+    },
+    'ip-or-empty': {
+      validate: (v: unknown) => {
+        if (typeof v !== 'string' || (v !== '' && isIP(v) === 0)) fail('must be an IPv4 or IPv6 address');
+      },
+    },
+    'ipv4-or-empty': {
+      validate: (v: unknown) => {
+        if (typeof v !== 'string' || (v !== '' && isIP(v) !== 4)) fail('must be an IPv4 address');
+      },
+    },
+    'prefix-length': {
+      validate: (v: unknown) => {
+        if (v === null) return;
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 128)
+          fail('must be a prefix length (1-32 for IPv4, 1-128 for IPv6)');
+      },
+      coerce: (v: string) => (v.trim() === '' ? null : /^\d+$/.test(v.trim()) ? Number(v) : v),
+    },
+    'tcp-port': {
+      validate: (v: unknown) => {
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535)
+          fail('must be a port 1-65535');
+      },
+      coerce: (v: string) => (/^\d+$/.test(v.trim()) ? Number(v) : v),
+    },
+    asn: {
+      validate: (v: unknown) => {
+        if (!isAsn(v)) fail('must be an AS number 1-4294967295 (not 23456, AS_TRANS)');
+      },
+      coerce: (v: string) => (/^\d+$/.test(v.trim()) ? Number(v) : v),
+    },
+    'whole-seconds': {
+      validate: (v: unknown) => {
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+          fail('must be a whole number of seconds >= 1 (it is written to the Lease as leaseDurationSeconds)');
+      },
+      coerce: (v: string) => (/^\d+$/.test(v.trim()) ? Number(v) : v),
+    },
+    seconds: {
+      validate: (v: unknown) => {
+        if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail('must be a number of seconds > 0');
+      },
+      coerce: (v: string) => (/^\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v),
+    },
+    'positive-int': {
+      validate: (v: unknown) => {
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) fail('must be a whole number >= 1');
+      },
+      coerce: (v: string) => (/^\d+$/.test(v.trim()) ? Number(v) : v),
+    },
+    'hold-time': {
+      validate: (v: unknown) => {
+        // RFC 4271 4.2: the hold time is zero or at least three seconds.
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535 || (v > 0 && v < 3))
+          fail('must be 0 or 3-65535 seconds (RFC 4271)');
+      },
+      coerce: (v: string) => (/^\d+$/.test(v.trim()) ? Number(v) : v),
+    },
+    'interface-name': {
+      validate: (v: unknown) => {
+        // Linux IFNAMSIZ is 16 including the NUL; '/', ':' and whitespace are not allowed in a name.
+        if (typeof v !== 'string' || (v !== '' && (!/^[^\s/:]{1,15}$/.test(v) || v === '.' || v === '..')))
+          fail('must be a network interface name (1-15 characters, no "/", ":" or spaces)');
+      },
+    },
+    'dns-subdomain': {
+      validate: (v: unknown) => {
+        if (typeof v !== 'string' || v === '' || !isDnsSubdomain(v))
+          fail('must be a lowercase DNS-1123 name (a-z, 0-9, "-" and ".")');
+      },
+    },
+    'dns-subdomain-or-empty': {
+      validate: (v: unknown) => {
+        if (typeof v !== 'string' || (v !== '' && !isDnsSubdomain(v.toLowerCase())))
+          fail('must be a DNS-1123 node name');
+      },
+    },
+    'dns-label': {
+      validate: (v: unknown) => {
+        if (typeof v !== 'string' || v.length > 63 || !DNS_LABEL.test(v))
+          fail('must be a DNS-1123 label (a-z, 0-9 and "-", at most 63 characters)');
+      },
+    },
+    'uuid-or-empty': {
+      validate: (v: unknown) => {
+        if (typeof v !== 'string' || (v !== '' && !/^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i.test(v)))
+          fail('must be a project UUID');
+      },
+    },
+    'token-or-empty': {
+      validate: (v: unknown) => {
+        if (typeof v !== 'string' || /\s/.test(v)) fail('must be a token without spaces or newlines');
+      },
+    },
+    'http-url': {
+      validate: (v: unknown) => {
+        let url: URL | undefined;
+        try {
+          url = new URL(String(v));
+        } catch {
+          url = undefined;
+        }
+        if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) fail('must be an http(s) URL');
+      },
+    },
+    'abs-path-or-empty': {
+      validate: (v: unknown) => {
+        if (typeof v !== 'string' || (v !== '' && !v.startsWith('/'))) fail('must be an absolute path');
+      },
+    },
+    'listen-address': {
+      validate: (v: unknown) => {
+        if (typeof v !== 'string') fail('must be [host]:port or empty');
+        if (v === '') return;
+        const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:]*)):(\d+)$/.exec(v);
+        const port = m ? Number(m[3]) : 0;
+        const host = m ? (m[1] ?? m[2] ?? '') : '';
+        if (!m || port < 1 || port > 65535 || (m[1] !== undefined && isIP(host) !== 6))
+          fail('must be [host]:port (e.g. ":2112"), or empty to turn the metrics server off');
+      },
+    },
+    'bgp-peers': {
+      validate: (v: unknown) => {
+        if (!Array.isArray(v)) fail('must be a comma-separated list of address:as[:password[:multihop]]');
+        for (const entry of v) parsePeer(String(entry));
+      },
+      coerce: (v: string) => (v.trim() === '' ? [] : v.split(',').map((s) => s.trim())),
+    },
+    text: {
+      validate: (v: unknown) => {
+        if (typeof v !== 'string' || /[\r\n]/.test(v)) fail('must be one line of text');
+      },
+    },
+    'log-level': {
+      validate: (v: unknown) => {
+        if (typeof v !== 'string' || !LOG_LEVELS.includes(v)) fail(`must be one of ${LOG_LEVELS.join(', ')}`);
+      },
+      // kube-vip took logrus numbers (0 panic ... 6 trace); pino has no panic, so 0 and 1 are both fatal.
+      coerce: (v: string) => (/^[0-6]$/.test(v.trim()) ? LOGRUS_LEVELS[Number(v)] : v.trim().toLowerCase()),
+    },
+    image: {
+      validate: (v: unknown) => {
+        if (typeof v !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/.test(v))
+          fail('must be an image reference');
+      },
+    },
+  });
+}

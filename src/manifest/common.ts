@@ -1,0 +1,53 @@
+// What the static pod and the DaemonSet share: the container, and the volumes its options need.
+import type { V1Container, V1Volume } from '@kubernetes/client-node';
+import type { Config } from '../config/index.js';
+import { containerEnv, type EnvVar } from './env.js';
+
+export const APP_NAME = 'kvip';
+export const APP_LABELS = { 'app.kubernetes.io/name': APP_NAME };
+
+export interface ManifestResult<T> {
+  objects: T[];
+  /** Printed on stderr by the CLI, never into the manifest. */
+  warnings: string[];
+}
+
+export interface ContainerParts {
+  container: V1Container;
+  volumes: V1Volume[];
+  warnings: string[];
+}
+
+/**
+ * The kvip container: `start` with the options as env, host-network capabilities only (NET_ADMIN to add
+ * addresses, NET_RAW for gratuitous ARP/NA), everything else dropped.
+ */
+export function kvipContainer(config: Config, extraEnv: EnvVar[], mountKubeconfig: boolean): ContainerParts {
+  const { env, literalSecrets } = containerEnv(config);
+  const warnings = literalSecrets.map(
+    (flag) =>
+      `warning: ${flag} is written into the manifest in clear text; anyone who can read it has the secret`,
+  );
+  const volumes: V1Volume[] = [];
+  const mounts: { name: string; mountPath: string; readOnly: boolean }[] = [];
+  if (mountKubeconfig) {
+    volumes.push({ name: 'kubeconfig', hostPath: { path: config.k8sConfigPath, type: 'File' } });
+    mounts.push({ name: 'kubeconfig', mountPath: config.k8sConfigPath, readOnly: true });
+  }
+  if (config.packet && config.packetKeyFile !== '') {
+    volumes.push({ name: 'metal-token', hostPath: { path: config.packetKeyFile, type: 'File' } });
+    mounts.push({ name: 'metal-token', mountPath: config.packetKeyFile, readOnly: true });
+  }
+  const container: V1Container = {
+    name: APP_NAME,
+    image: config.image,
+    imagePullPolicy: 'IfNotPresent',
+    args: ['start'],
+    env: [...env, ...extraEnv],
+    securityContext: {
+      capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] },
+    },
+    ...(mounts.length > 0 ? { volumeMounts: mounts } : {}),
+  };
+  return { container, volumes, warnings };
+}

@@ -1,0 +1,57 @@
+// The built binary, as a user runs it: exit codes and streams through a real process.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
+
+function kvip(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, ...env },
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('kvip binary', () => {
+  it('prints the version', () => {
+    const r = kvip(['version']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^kvip \d+\.\d+\.\d+\n$/);
+  });
+
+  it('prints the reference pod manifest', () => {
+    const r = kvip([
+      'manifest',
+      'pod',
+      '--interface',
+      'ens192',
+      '--vip',
+      '192.168.0.75',
+      '--arp',
+      '--leaderElection',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.err).toBe('');
+    expect(r.out).toContain('name: vip_address\n          value: 192.168.0.75');
+  });
+
+  it('exits 2 with one line on stderr for bad input', () => {
+    const r = kvip(['manifest', 'pod', '--interface', 'ens192', '--vip', '192.168.0.750']);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toBe('kvip: --vip must be an IPv4 or IPv6 address (got "192.168.0.750")\n');
+  });
+
+  it.each([['start'], ['check']])('%s is declared but exits 3 until it is implemented', (cmd) => {
+    const r = kvip([cmd, '--vip', '198.51.100.10', '--interface', 'eth0']);
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(/not implemented yet/);
+  });
+
+  it('lists env names and defaults in --help', () => {
+    const r = kvip(['manifest', 'pod', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/--leaseDuration <seconds>[\s\S]*env: vip_leaseduration; default: 5/);
+    expect(r.out).toMatch(/--vip <address>[\s\S]*env:\s+vip_address,\s+address/);
+  });
+});

@@ -1,0 +1,288 @@
+// Manifests: golden files pin the exact output for the reference page's examples, every object validates
+// against the Kubernetes schemas, and the pod carries what kube-vip's vip.yaml carries.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import { Pod, ServiceAccount } from 'kubernetes-models/v1';
+import { DaemonSet } from 'kubernetes-models/apps/v1';
+import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { runCli } from '../helpers/cli.js';
+
+const GOLDEN: Record<string, string[]> = {
+  // The reference page's kubeadm example.
+  'pod-arp.yaml': [
+    'manifest',
+    'pod',
+    '--interface',
+    'ens192',
+    '--vip',
+    '192.168.0.75',
+    '--arp',
+    '--leaderElection',
+  ],
+  // The reference page's Packet example, with the token in a host file instead of the manifest.
+  'pod-packet.yaml': [
+    'manifest',
+    'pod',
+    '--arp=false',
+    '--interface',
+    'lo',
+    '--vip',
+    '203.0.113.7',
+    '--leaderElection',
+    '--packet',
+    '--packetKeyFile',
+    '/etc/kubernetes/metal-token',
+    '--packetProject',
+    'vipTest',
+  ],
+  'pod-bgp.yaml': [
+    'manifest',
+    'pod',
+    '--vip',
+    '198.51.100.10',
+    '--leaderElection',
+    '--bgp',
+    '--localAS',
+    '64513',
+    '--bgpRouterID',
+    '198.51.100.2',
+    '--peerAS',
+    '64512',
+    '--peerAddress',
+    '198.51.100.1',
+  ],
+  'pod-ipv6.yaml': [
+    'manifest',
+    'pod',
+    '--vip',
+    '2001:db8::75',
+    '--interface',
+    'eth0',
+    '--leaderElection',
+    '--k8sConfigPath',
+    '/etc/kubernetes/super-admin.conf',
+  ],
+  // The reference page's k3s example.
+  'daemonset-k3s.yaml': [
+    'manifest',
+    'daemonset',
+    '--k3s',
+    '--interface',
+    'ens192',
+    '--vip',
+    '192.168.0.10',
+    '--arp',
+    '--leaderElection',
+  ],
+  'daemonset-packet.yaml': [
+    'manifest',
+    'daemonset',
+    '--vip',
+    '203.0.113.7',
+    '--leaderElection',
+    '--packet',
+    '--packetProjectID',
+    '0b3f6a2e-1c4d-4e5f-8a9b-0c1d2e3f4a5b',
+  ],
+  'rbac.yaml': ['manifest', 'rbac'],
+};
+
+const golden = (name: string) => new URL(`../golden/${name}`, import.meta.url);
+
+function docs(yamlText: string): Record<string, unknown>[] {
+  return parseAllDocuments(yamlText).map((d) => d.toJS() as Record<string, unknown>);
+}
+
+function validate(obj: Record<string, unknown>): void {
+  const models: Record<string, new (o: never) => { validate(): void }> = {
+    Pod,
+    ServiceAccount,
+    DaemonSet,
+    ClusterRole,
+    ClusterRoleBinding,
+  };
+  const Model = models[String(obj.kind)];
+  if (!Model) throw new Error(`no schema for kind ${String(obj.kind)}`);
+  new Model(obj as never).validate();
+}
+
+describe.each(Object.entries(GOLDEN))('%s', (name, args) => {
+  it('matches the golden file and validates against the Kubernetes schemas', async () => {
+    const r = await runCli(args);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    if (process.env.UPDATE_GOLDEN === '1') writeFileSync(golden(name), r.out);
+    expect(r.out).toBe(readFileSync(golden(name), 'utf8'));
+    const objects = docs(r.out);
+    expect(objects.length).toBeGreaterThan(0);
+    for (const o of objects) expect(() => validate(o)).not.toThrow();
+  });
+});
+
+describe('schema validation catches a broken object', () => {
+  it('rejects a pod whose container has no name', () => {
+    expect(() =>
+      validate({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' }, spec: { containers: [{}] } }),
+    ).toThrow();
+  });
+});
+
+type Env = { name: string; value?: string; valueFrom?: unknown };
+
+function podOf(text: string) {
+  const pod = docs(text)[0] as {
+    metadata: { namespace: string };
+    spec: {
+      hostNetwork: boolean;
+      hostAliases: { ip: string; hostnames: string[] }[];
+      containers: {
+        args: string[];
+        env: Env[];
+        securityContext: { capabilities: { add: string[]; drop: string[] } };
+      }[];
+      volumes?: { name: string; hostPath: { path: string } }[];
+    };
+  };
+  return { pod, container: pod.spec.containers[0]! };
+}
+
+describe('manifest pod is equivalent to the reference vip.yaml', () => {
+  it('has the same env names and values, namespace, host network and args', async () => {
+    const r = await runCli(GOLDEN['pod-arp.yaml']!);
+    const { pod, container } = podOf(r.out);
+    // vip.yaml from the reference page, for `--interface ens192 --vip 192.168.0.75 --arp --leaderElection`.
+    expect(container.env).toEqual([
+      { name: 'vip_arp', value: 'true' },
+      { name: 'vip_interface', value: 'ens192' },
+      { name: 'vip_leaderelection', value: 'true' },
+      { name: 'vip_leaseduration', value: '5' },
+      { name: 'vip_renewdeadline', value: '3' },
+      { name: 'vip_retryperiod', value: '1' },
+      { name: 'vip_address', value: '192.168.0.75' },
+    ]);
+    expect(pod.metadata.namespace).toBe('kube-system');
+    expect(pod.spec.hostNetwork).toBe(true);
+    expect(container.args).toEqual(['start']);
+    expect(container.securityContext.capabilities).toEqual({ add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] });
+    expect(pod.spec.hostAliases).toEqual([{ ip: '127.0.0.1', hostnames: ['kubernetes'] }]);
+    expect(pod.spec.volumes).toEqual([
+      { name: 'kubeconfig', hostPath: { path: '/etc/kubernetes/admin.conf', type: 'File' } },
+    ]);
+  });
+
+  it('writes options set through the environment, under kube-vip names', async () => {
+    const r = await runCli(['manifest', 'pod'], {
+      vip_address: '198.51.100.10',
+      vip_interface: 'eth1',
+      vip_arpRate: '500',
+      vip_leasename: 'plunder-lock',
+    });
+    const { container } = podOf(r.out);
+    expect(container.env).toEqual(
+      expect.arrayContaining([
+        { name: 'vip_interface', value: 'eth1' },
+        { name: 'vip_arpRate', value: '500' },
+        { name: 'vip_leasename', value: 'plunder-lock' },
+      ]),
+    );
+  });
+
+  it('uses --image', async () => {
+    const r = await runCli([...GOLDEN['pod-arp.yaml']!, '--image', 'registry.example/kvip:dev']);
+    expect(r.out).toContain('image: registry.example/kvip:dev');
+  });
+});
+
+describe('packet mode', () => {
+  it('binds to lo, turns ARP off and mounts the token file', async () => {
+    const r = await runCli(GOLDEN['pod-packet.yaml']!);
+    const { pod, container } = podOf(r.out);
+    expect(container.env).toEqual(
+      expect.arrayContaining([
+        { name: 'vip_arp', value: 'false' },
+        { name: 'vip_interface', value: 'lo' },
+        { name: 'vip_packetkeyfile', value: '/etc/kubernetes/metal-token' },
+      ]),
+    );
+    expect(container.env.map((e) => e.name)).not.toContain('PACKET_AUTH_TOKEN');
+    expect(pod.spec.volumes?.map((v) => v.hostPath.path)).toContain('/etc/kubernetes/metal-token');
+  });
+
+  it('turns ARP off without --arp=false', async () => {
+    const r = await runCli([
+      'manifest',
+      'pod',
+      '--vip',
+      '203.0.113.7',
+      '--packet',
+      '--packetProject',
+      'p',
+      '--packetKeyFile',
+      '/t',
+    ]);
+    expect(podOf(r.out).container.env).toEqual(expect.arrayContaining([{ name: 'vip_arp', value: 'false' }]));
+  });
+
+  it('writes a literal token only for an explicit --packetKey, with a warning on stderr', async () => {
+    const r = await runCli([
+      'manifest',
+      'pod',
+      '--vip',
+      '203.0.113.7',
+      '--packet',
+      '--packetProject',
+      'vipTest',
+      '--packetKey',
+      'XYZ',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/^warning: --packetKey is written into the manifest in clear text/);
+    expect(podOf(r.out).container.env).toContainEqual({ name: 'PACKET_AUTH_TOKEN', value: 'XYZ' });
+  });
+
+  it('DaemonSet reads the token from a Secret', async () => {
+    const r = await runCli(GOLDEN['daemonset-packet.yaml']!);
+    const ds = docs(r.out)[0] as { spec: { template: { spec: { containers: { env: Env[] }[] } } } };
+    expect(ds.spec.template.spec.containers[0]!.env).toContainEqual({
+      name: 'PACKET_AUTH_TOKEN',
+      valueFrom: { secretKeyRef: { name: 'kvip-metal', key: 'token' } },
+    });
+  });
+});
+
+describe('daemonset and rbac', () => {
+  it('k3s mode prints RBAC and the DaemonSet in one file, control-plane only', async () => {
+    const r = await runCli(GOLDEN['daemonset-k3s.yaml']!);
+    const objects = docs(r.out);
+    expect(objects.map((o) => o.kind)).toEqual([
+      'ServiceAccount',
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'DaemonSet',
+    ]);
+    const text = r.out;
+    expect(text).toContain('node-role.kubernetes.io/control-plane');
+    expect(text).toContain('node-role.kubernetes.io/master');
+    expect(text).toContain('serviceAccountName: kvip');
+    expect(text).toContain('fieldPath: spec.nodeName');
+  });
+
+  it('grants only what the elector needs', async () => {
+    const r = await runCli(['manifest', 'rbac', '--namespace', 'vip-system']);
+    const [sa, role, binding] = docs(r.out) as [
+      { metadata: { namespace: string } },
+      { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] },
+      { subjects: { namespace: string }[] },
+    ];
+    expect(sa.metadata.namespace).toBe('vip-system');
+    expect(binding.subjects[0]!.namespace).toBe('vip-system');
+    expect(role.rules).toEqual([
+      {
+        apiGroups: ['coordination.k8s.io'],
+        resources: ['leases'],
+        verbs: ['get', 'create', 'update', 'list', 'watch'],
+      },
+      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+    ]);
+  });
+});

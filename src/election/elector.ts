@@ -1,0 +1,543 @@
+// Lease leader election with client-go's semantics (tools/leaderelection/leaderelection.go), in one place.
+//
+// A candidate tries to acquire the lease now, then every RetryPeriod x (1 + rand x 1.2). A leader renews
+// every RetryPeriod; each renew round has one deadline, and when it passes the leader stops believing it
+// leads at that instant (aborting whatever request is in flight). Validity is judged only by local
+// monotonic time: a record "expires" LeaseDuration after the moment *this process first saw it*, never by
+// comparing the remote renewTime with the local clock. Optimistic concurrency (resourceVersion) decides
+// races: 409 means someone else wrote first.
+//
+// Two things go beyond client-go, both on the safe side:
+// - The renew deadline is anchored at the send time of the last successful renewal (client-go anchors it
+//   at the start of the round, which a slow response pushes later). Followers wait LeaseDuration from when
+//   they saw that renewal, which is after it was sent, so RenewDeadline + RetryPeriod < LeaseDuration keeps
+//   two leaders apart however slow the responses are.
+// - Followers watch the lease. A release (empty holder) or deletion wakes them at once, and while the watch
+//   is healthy they sleep until exactly observedTime + LeaseDuration instead of polling. The watch only
+//   changes what is observed; taking the lease still goes through GET + UPDATE with the same validity rule.
+//
+// The elector knows nothing of VIPs: it reports started leading, stopped leading and new leader.
+import { LeaseConflictError, LeaseForbiddenError } from './errors.js';
+import { sleep } from './clock.js';
+import type {
+  Clock,
+  LeaseRecord,
+  LeaseStore,
+  LeaseWatch,
+  Logger,
+  StoredLease,
+  TimerHandle,
+  WatchEvent,
+} from './types.js';
+
+export interface ElectorConfig {
+  identity: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  /** Watch the lease as a follower (when the store can). */
+  watch: boolean;
+}
+
+export interface ElectorCallbacks {
+  onStartedLeading(): void | Promise<void>;
+  /** Awaited on stop() before the lease is released, so whatever the leader held is let go first. */
+  onStoppedLeading(): void | Promise<void>;
+  onNewLeader(identity: string): void;
+}
+
+export interface ElectorDeps {
+  store: LeaseStore;
+  clock: Clock;
+  callbacks: ElectorCallbacks;
+  random?: () => number;
+  log?: Logger;
+}
+
+export class ElectionConfigError extends Error {
+  override name = 'ElectionConfigError';
+}
+
+/** client-go's JitterFactor for the acquire loop. */
+export const JITTER_FACTOR = 1.2;
+
+export function validateElectorConfig(c: ElectorConfig): void {
+  if (c.identity.trim() === '')
+    throw new ElectionConfigError('the lease identity (node name) must not be empty');
+  if (!(c.retryPeriodMs > 0)) throw new ElectionConfigError('retryPeriod must be greater than zero');
+  if (!(c.leaseDurationMs >= 1000) || c.leaseDurationMs % 1000 !== 0)
+    throw new ElectionConfigError('leaseDuration must be whole seconds >= 1 (it is written to the Lease)');
+  if (!(c.leaseDurationMs > c.renewDeadlineMs))
+    throw new ElectionConfigError('leaseDuration must be greater than renewDeadline');
+  if (!(c.renewDeadlineMs > JITTER_FACTOR * c.retryPeriodMs))
+    throw new ElectionConfigError('renewDeadline must be greater than 1.2 x retryPeriod');
+  if (!(c.renewDeadlineMs + c.retryPeriodMs < c.leaseDurationMs))
+    throw new ElectionConfigError('renewDeadline + retryPeriod must be less than leaseDuration');
+}
+
+type Attempt = 'acquired' | 'held' | 'failed';
+
+const NO_LOG: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+function sameRecord(a: LeaseRecord, b: LeaseRecord): boolean {
+  return (
+    a.holderIdentity === b.holderIdentity &&
+    a.leaseDurationSeconds === b.leaseDurationSeconds &&
+    a.acquireTime.getTime() === b.acquireTime.getTime() &&
+    a.renewTime.getTime() === b.renewTime.getTime() &&
+    a.leaseTransitions === b.leaseTransitions
+  );
+}
+
+/** resourceVersions are opaque, but etcd-backed ones are increasing integers: use that to drop stale events. */
+function olderOrSame(candidate: string, current: string | null): boolean {
+  if (current === null || !/^\d+$/.test(candidate) || !/^\d+$/.test(current)) return false;
+  return BigInt(candidate) <= BigInt(current);
+}
+
+export class Elector {
+  private readonly cfg: ElectorConfig;
+  private readonly store: LeaseStore;
+  private readonly clock: Clock;
+  private readonly callbacks: ElectorCallbacks;
+  private readonly random: () => number;
+  private readonly log: Logger;
+
+  private observed: LeaseRecord | null = null;
+  private observedVersion: string | null = null;
+  /** Local monotonic time at which `observed` last changed. */
+  private observedTime = 0;
+  private reportedLeader = '';
+  private leading = false;
+  /** Monotonic time the last successful acquire/renew request was sent: the leader's own deadline anchor. */
+  private lastRenewSentAt = 0;
+  private leaderDeadline: TimerHandle | null = null;
+  private roundAbort: AbortController | null = null;
+
+  private readonly stopController = new AbortController();
+  private loop: Promise<void> | null = null;
+  private stopping: Promise<void> | null = null;
+
+  private watchHandle: LeaseWatch | null = null;
+  private watchHealthy = false;
+  private watchFailures = 0;
+  private rewatchTimer: TimerHandle | null = null;
+  /** Wakes a waiting follower so it recomputes when to try (set only while it waits). */
+  private wakeFollower: ((free: boolean) => void) | null = null;
+  private lastFailure = '';
+
+  constructor(config: ElectorConfig, deps: ElectorDeps) {
+    validateElectorConfig(config);
+    this.cfg = config;
+    this.store = deps.store;
+    this.clock = deps.clock;
+    this.callbacks = deps.callbacks;
+    this.random = deps.random ?? Math.random;
+    this.log = deps.log ?? NO_LOG;
+  }
+
+  isLeader(): boolean {
+    return this.leading && this.clock.now() < this.leadershipEndsAt();
+  }
+
+  /** The holder this elector last observed ('' if none). */
+  leader(): string {
+    return this.observed?.holderIdentity ?? '';
+  }
+
+  start(): void {
+    if (this.loop || this.stopped) return;
+    this.log.info(
+      { lease: this.store.description, identity: this.cfg.identity },
+      'attempting to acquire leader lease',
+    );
+    this.loop = this.run().catch((err: unknown) => {
+      this.log.error({ err }, 'leader election loop failed');
+    });
+  }
+
+  /**
+   * Stop: abort in-flight requests, and if leading, first await onStoppedLeading (the caller drops what it
+   * held), then release the lease (holder "" and a 1 s duration) so a follower takes over at once.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private get stopped(): boolean {
+    return this.stopController.signal.aborted;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stopController.abort();
+    this.stopWatch();
+    this.wakeFollower?.(false);
+    await this.loop;
+    if (!this.leading) return;
+    this.leading = false;
+    this.leaderDeadline?.cancel();
+    this.log.info({ lease: this.store.description }, 'stopped leading (shutdown)');
+    try {
+      await this.callbacks.onStoppedLeading();
+    } catch (err) {
+      this.log.error({ err }, 'onStoppedLeading failed');
+    }
+    await this.release();
+  }
+
+  private async run(): Promise<void> {
+    this.ensureWatch();
+    while (!this.stopped) {
+      if (!(await this.acquire())) return;
+      this.becomeLeader();
+      await this.renewUntilLost();
+    }
+  }
+
+  // ---- acquire ------------------------------------------------------------------------------------
+
+  /** Returns true once this elector holds the lease, false when stopped. */
+  private async acquire(): Promise<boolean> {
+    while (!this.stopped) {
+      const sentAt = this.clock.now();
+      // client-go's acquire has no per-attempt timeout; a hung request must not stall a candidate
+      // forever, so each attempt gets RenewDeadline.
+      const result = await this.withDeadline(this.cfg.renewDeadlineMs, (signal) =>
+        this.tryAcquireOrRenew(signal),
+      );
+      this.reportTransition();
+      if (result === 'acquired' && !this.stopped) {
+        this.renewed(sentAt);
+        return true;
+      }
+      if (this.stopped) return false;
+      await this.followerWait(result);
+    }
+    return false;
+  }
+
+  /**
+   * When to try next. Polling: RetryPeriod x (1 + rand x 1.2) after this attempt (client-go's JitterUntil,
+   * sliding). Watching a held lease: exactly when it expires as observed here, or at once when the watch
+   * shows it released; every observed change recomputes the time.
+   */
+  private async followerWait(result: Attempt): Promise<void> {
+    const pollAt = this.clock.now() + this.cfg.retryPeriodMs * (1 + this.random() * JITTER_FACTOR);
+    for (;;) {
+      if (this.stopped) return;
+      const held = this.observedHeldByOther();
+      let target: number;
+      if (!held && result === 'held')
+        target = this.clock.now(); // released or expired since: go now
+      else if (this.watchHealthy && result === 'held' && this.observed)
+        target = this.observedTime + this.observed.leaseDurationSeconds * 1000;
+      else target = pollAt;
+      const delay = target - this.clock.now();
+      if (delay <= 0) return;
+      const woke = await new Promise<'timer' | 'free' | 'changed'>((resolve) => {
+        const timer = this.clock.setTimer(delay, () => resolve('timer'));
+        this.wakeFollower = (free) => {
+          timer.cancel();
+          resolve(free ? 'free' : 'changed');
+        };
+      });
+      this.wakeFollower = null;
+      if (woke !== 'changed') return;
+    }
+  }
+
+  private observedHeldByOther(): boolean {
+    const o = this.observed;
+    return o !== null && o.holderIdentity !== '' && o.holderIdentity !== this.cfg.identity;
+  }
+
+  // ---- renew --------------------------------------------------------------------------------------
+
+  private becomeLeader(): void {
+    this.leading = true;
+    this.log.info(
+      { lease: this.store.description, identity: this.cfg.identity },
+      'successfully acquired lease',
+    );
+    this.invoke('onStartedLeading', () => this.callbacks.onStartedLeading());
+  }
+
+  private loseLeadership(reason: string): void {
+    if (!this.leading) return;
+    this.leading = false;
+    this.leaderDeadline?.cancel();
+    this.log.warn({ lease: this.store.description, reason }, 'stopped leading');
+    this.invoke('onStoppedLeading', () => this.callbacks.onStoppedLeading());
+  }
+
+  private async renewUntilLost(): Promise<void> {
+    while (this.leading && !this.stopped) {
+      // wait.Until(..., RetryPeriod): the next round starts RetryPeriod after the last one ended.
+      await sleep(this.clock, this.cfg.retryPeriodMs, this.stopController.signal);
+      if (this.stopped || !this.leading) return;
+      const round = new AbortController();
+      this.roundAbort = round;
+      const signal = AbortSignal.any([round.signal, this.stopController.signal]);
+      // wait.PollImmediateUntil(RetryPeriod, tryAcquireOrRenew, deadline): the deadline timer armed in
+      // renewed() aborts this round and ends leadership.
+      while (!signal.aborted && this.leading) {
+        const sentAt = this.clock.now();
+        const result = await this.tryAcquireOrRenew(signal);
+        this.reportTransition();
+        if (signal.aborted || !this.leading) break;
+        if (result === 'acquired') {
+          this.renewed(sentAt);
+          break;
+        }
+        if (result === 'held') {
+          this.loseLeadership(`the lease is held by ${this.leader()}`);
+          break;
+        }
+        await sleep(this.clock, this.cfg.retryPeriodMs, signal);
+      }
+      this.roundAbort = null;
+    }
+  }
+
+  /**
+   * A renewal sent at `sentAt` succeeded. Leadership now lasts until sentAt + RetryPeriod + RenewDeadline
+   * and not an instant longer: the timer below ends it then, whatever is in flight, and isLeader() says
+   * false from that instant even if this process was paused and the timer has not run yet. Followers wait
+   * LeaseDuration from when they saw the renewal (after it was sent), and RD + RP < LD.
+   */
+  private renewed(sentAt: number): void {
+    this.lastRenewSentAt = sentAt;
+    this.leaderDeadline?.cancel();
+    this.leaderDeadline = this.clock.setTimer(this.leadershipEndsAt() - this.clock.now(), () => {
+      this.roundAbort?.abort();
+      this.loseLeadership('failed to renew the lease before the renew deadline');
+    });
+  }
+
+  private leadershipEndsAt(): number {
+    return this.lastRenewSentAt + this.cfg.retryPeriodMs + this.cfg.renewDeadlineMs;
+  }
+
+  // ---- one attempt --------------------------------------------------------------------------------
+
+  private async tryAcquireOrRenew(signal: AbortSignal): Promise<Attempt> {
+    const now = this.clock.date();
+    const desired: LeaseRecord = {
+      holderIdentity: this.cfg.identity,
+      leaseDurationSeconds: this.cfg.leaseDurationMs / 1000,
+      acquireTime: now,
+      renewTime: now,
+      leaseTransitions: 0,
+    };
+
+    // Fast path: a leader whose lease is still valid updates the version it last saw, without a GET. Only
+    // if what it last saw is its own record: a watch may have shown it someone else's.
+    const mine = this.observed?.holderIdentity === this.cfg.identity;
+    if (this.leading && mine && this.observed && this.observedVersion && this.isLeaseValid()) {
+      desired.acquireTime = this.observed.acquireTime;
+      desired.leaseTransitions = this.observed.leaseTransitions;
+      try {
+        this.observe(await this.store.update(desired, this.observedVersion, signal));
+        return 'acquired';
+      } catch (err) {
+        this.noteFailure('optimistic renew failed, falling back to GET', err);
+        if (signal.aborted) return 'failed';
+      }
+    }
+
+    let current: StoredLease | null;
+    try {
+      current = await this.store.get(signal);
+    } catch (err) {
+      this.noteFailure('error retrieving the lease', err);
+      return 'failed';
+    }
+    if (current === null) {
+      try {
+        this.observe(await this.store.create(desired, signal));
+        return 'acquired';
+      } catch (err) {
+        this.noteFailure('error creating the lease', err);
+        return 'failed';
+      }
+    }
+
+    this.observe(current);
+    const holder = current.record.holderIdentity;
+    // Held by someone else while observedTime + their leaseDuration is still ahead of local now.
+    if (holder !== '' && holder !== this.cfg.identity && this.isLeaseValid()) return 'held';
+
+    if (holder === this.cfg.identity) {
+      desired.acquireTime = current.record.acquireTime;
+      desired.leaseTransitions = current.record.leaseTransitions;
+    } else {
+      desired.leaseTransitions = current.record.leaseTransitions + 1;
+    }
+    try {
+      this.observe(await this.store.update(desired, current.version, signal));
+      return 'acquired';
+    } catch (err) {
+      this.noteFailure(
+        err instanceof LeaseConflictError ? 'lost the race to update the lease' : 'error updating the lease',
+        err,
+      );
+      return 'failed';
+    }
+  }
+
+  private isLeaseValid(): boolean {
+    const o = this.observed;
+    return o !== null && this.observedTime + o.leaseDurationSeconds * 1000 > this.clock.now();
+  }
+
+  /** Record what the store holds; observedTime moves only when the record itself changed. */
+  private observe(stored: StoredLease): void {
+    this.observedVersion = stored.version;
+    if (this.observed && sameRecord(this.observed, stored.record)) return;
+    this.observed = stored.record;
+    this.observedTime = this.clock.now();
+  }
+
+  private reportTransition(): void {
+    const holder = this.observed?.holderIdentity ?? '';
+    if (holder === '' || holder === this.reportedLeader) return;
+    this.reportedLeader = holder;
+    this.log.info({ leader: holder }, 'new leader elected');
+    try {
+      this.callbacks.onNewLeader(holder);
+    } catch (err) {
+      this.log.error({ err }, 'onNewLeader failed');
+    }
+  }
+
+  // ---- release ------------------------------------------------------------------------------------
+
+  /** Give the lease up, but only if the holder *fetched now* is this elector. */
+  private async release(): Promise<void> {
+    await this.withDeadline(
+      this.cfg.renewDeadlineMs,
+      async (signal) => {
+        try {
+          const current = await this.store.get(signal);
+          if (!current || current.record.holderIdentity !== this.cfg.identity) return;
+          const now = this.clock.date();
+          await this.store.update(
+            {
+              holderIdentity: '',
+              leaseDurationSeconds: 1,
+              acquireTime: now,
+              renewTime: now,
+              leaseTransitions: current.record.leaseTransitions,
+            },
+            current.version,
+            signal,
+          );
+          this.log.info({ lease: this.store.description }, 'released the lease');
+        } catch (err) {
+          this.log.warn(
+            { err: String(err) },
+            'failed to release the lease; followers take it when it expires',
+          );
+        }
+      },
+      false,
+    );
+  }
+
+  // ---- watch --------------------------------------------------------------------------------------
+
+  private ensureWatch(): void {
+    if (!this.cfg.watch || !this.store.watch || this.watchHandle || this.stopped) return;
+    this.watchHandle = this.store.watch(this.observedVersion, {
+      onOpen: () => {
+        this.watchHealthy = true;
+        this.watchFailures = 0;
+        this.wakeFollower?.(false);
+      },
+      onEvent: (event) => this.onWatchEvent(event),
+      onClose: ({ error, expired }) => {
+        const wasOpen = this.watchHealthy;
+        this.watchHandle = null;
+        this.watchHealthy = false;
+        if (this.stopped) return;
+        if (expired) this.observedVersion = null;
+        // A clean end (the server's watch timeout) is re-opened at once; a failure backs off.
+        if (!error && !expired && wasOpen) return this.ensureWatch();
+        this.watchFailures++;
+        this.log.debug(
+          { err: error ? String(error) : undefined },
+          'lease watch closed; polling until it is back',
+        );
+        this.wakeFollower?.(false); // recompute: without a watch, fall back to polling
+        // Re-watch with backoff: RetryPeriod, doubling, at most LeaseDuration.
+        const backoff = Math.min(
+          this.cfg.leaseDurationMs,
+          this.cfg.retryPeriodMs * 2 ** Math.min(this.watchFailures - 1, 10),
+        );
+        this.rewatchTimer = this.clock.setTimer(backoff, () => {
+          this.rewatchTimer = null;
+          this.ensureWatch();
+        });
+      },
+    });
+  }
+
+  private onWatchEvent(event: WatchEvent): void {
+    if (this.stopped) return;
+    this.watchHealthy = true;
+    this.watchFailures = 0;
+    if (event.type === 'bookmark') return;
+    if (event.type === 'deleted') {
+      this.observed = null;
+      this.observedVersion = null;
+      if (!this.leading) this.wakeFollower?.(true);
+      return;
+    }
+    if (olderOrSame(event.lease.version, this.observedVersion)) return;
+    this.observe(event.lease);
+    this.reportTransition();
+    if (!this.leading) this.wakeFollower?.(!this.observedHeldByOther());
+  }
+
+  private stopWatch(): void {
+    this.rewatchTimer?.cancel();
+    this.rewatchTimer = null;
+    this.watchHandle?.stop();
+    this.watchHandle = null;
+    this.watchHealthy = false;
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------------
+
+  private async withDeadline<T>(
+    ms: number,
+    fn: (signal: AbortSignal) => Promise<T>,
+    linkStop = true,
+  ): Promise<T> {
+    const ctl = new AbortController();
+    const timer = this.clock.setTimer(ms, () => ctl.abort());
+    try {
+      return await fn(linkStop ? AbortSignal.any([ctl.signal, this.stopController.signal]) : ctl.signal);
+    } finally {
+      timer.cancel();
+    }
+  }
+
+  private noteFailure(what: string, err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    const key = `${what}: ${message}`;
+    // Transient errors repeat every retry period: log a change, not every repetition.
+    const level = err instanceof LeaseForbiddenError ? 'error' : key === this.lastFailure ? 'debug' : 'warn';
+    this.lastFailure = key;
+    this.log[level]({ lease: this.store.description, err: message }, what);
+  }
+
+  private invoke(name: string, fn: () => void | Promise<void>): void {
+    try {
+      Promise.resolve(fn()).catch((err: unknown) => this.log.error({ err }, `${name} failed`));
+    } catch (err) {
+      this.log.error({ err }, `${name} failed`);
+    }
+  }
+}

@@ -1,0 +1,234 @@
+// The Kubernetes adapter through @kubernetes/client-node against the fake kube-apiserver over real HTTP(S).
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import {
+  Elector,
+  KubeConfigError,
+  KubeLeaseStore,
+  LeaseConflictError,
+  LeaseForbiddenError,
+  LeaseUnavailableError,
+  loadKubeConfig,
+  systemClock,
+  type LeaseRecord,
+  type WatchEvent,
+} from '../../src/election/index.js';
+import { startFakeApiServer, type FakeApiServer } from '../fakes/apiserver/server.js';
+
+const NS = 'kube-system';
+const NAME = 'plndr-cp-lock';
+
+function store(server: FakeApiServer, client: string): KubeLeaseStore {
+  const kc = new KubeConfig();
+  kc.loadFromString(server.kubeconfig(client));
+  return new KubeLeaseStore(kc, NS, NAME);
+}
+
+const never = () => new AbortController().signal;
+
+function rec(holder: string, transitions = 0): LeaseRecord {
+  const now = new Date('2026-11-25T10:00:00.123Z');
+  return {
+    holderIdentity: holder,
+    leaseDurationSeconds: 5,
+    acquireTime: now,
+    renewTime: now,
+    leaseTransitions: transitions,
+  };
+}
+
+function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const tick = () =>
+      cond() ? resolve() : Date.now() > end ? reject(new Error('timed out')) : setTimeout(tick, 5);
+    tick();
+  });
+}
+
+describe.each([false, true])('KubeLeaseStore (tls: %s)', (tls) => {
+  let server: FakeApiServer;
+  beforeEach(async () => {
+    server = await startFakeApiServer({
+      tls,
+      tokens: { 'tok-a': 'a', 'tok-b': 'b' },
+      bookmarkIntervalMs: 100,
+    });
+  });
+  afterEach(() => server.close());
+
+  it('get of a missing lease is null; create, then get, round-trips the record with 6-digit MicroTime', async () => {
+    const s = store(server, 'a');
+    expect(await s.get(never())).toBeNull();
+    const created = await s.create(rec('a'), never());
+    expect(created.record).toEqual(rec('a'));
+    const raw = server.getLease(NS, NAME)!;
+    expect(raw.spec.renewTime).toBe('2026-11-25T10:00:00.123000Z');
+    const got = await s.get(never());
+    expect(got).toEqual(created);
+  });
+
+  it('maps AlreadyExists and a stale update to LeaseConflictError, and bumps resourceVersion', async () => {
+    const a = store(server, 'a');
+    const b = store(server, 'b');
+    const first = await a.create(rec('a'), never());
+    await expect(b.create(rec('b'), never())).rejects.toThrow(LeaseConflictError);
+    const second = await a.update(rec('a'), first.version, never());
+    expect(BigInt(second.version)).toBeGreaterThan(BigInt(first.version));
+    await expect(b.update(rec('b', 1), first.version, never())).rejects.toThrow(LeaseConflictError);
+  });
+
+  it('maps 403 to LeaseForbiddenError naming the verb and resource', async () => {
+    server.denied.push({ client: 'a', verb: 'update' });
+    const a = store(server, 'a');
+    const created = await a.create(rec('a'), never());
+    const err = await a.update(rec('a'), created.version, never()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LeaseForbiddenError);
+    expect((err as Error).message).toMatch(
+      /RBAC forbids "update" on leases.coordination.k8s.io in namespace kube-system/,
+    );
+  });
+
+  it('maps a bad token to 401 LeaseForbiddenError', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromString(server.kubeconfig('a').replace(server.tokenFor('a')!, 'wrong-token'));
+    const err = await new KubeLeaseStore(kc, NS, NAME).get(never()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LeaseForbiddenError);
+    expect((err as LeaseForbiddenError).status).toBe(401);
+  });
+
+  it.each([
+    ['5xx', { kind: 'status', code: 503 }],
+    ['reset', { kind: 'reset' }],
+  ] as const)('maps %s to LeaseUnavailableError', async (_t, fault) => {
+    server.setFault('a', fault);
+    await expect(store(server, 'a').get(never())).rejects.toThrow(LeaseUnavailableError);
+  });
+
+  it('aborts a hung request when the signal fires', async () => {
+    server.setFault('a', { kind: 'hang' });
+    const ctl = new AbortController();
+    const started = Date.now();
+    setTimeout(() => ctl.abort(), 100);
+    await expect(store(server, 'a').get(ctl.signal)).rejects.toThrow(LeaseUnavailableError);
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+
+  it('watches: open, upsert on create and update, deleted, resume from a version', async () => {
+    const a = store(server, 'a');
+    const events: WatchEvent[] = [];
+    let opened = false;
+    const w = a.watch(null, {
+      onOpen: () => (opened = true),
+      onEvent: (e) => events.push(e),
+      onClose: () => undefined,
+    });
+    await until(() => opened);
+    const created = await a.create(rec('a'), never());
+    await a.update(rec('a', 1), created.version, never());
+    server.deleteLease(NS, NAME);
+    await until(() => events.filter((e) => e.type !== 'bookmark').length >= 3);
+    w.stop();
+    const kinds = events.filter((e) => e.type !== 'bookmark').map((e) => e.type);
+    expect(kinds).toEqual(['upsert', 'upsert', 'deleted']);
+    // resume after the create: only what came later
+    const later: WatchEvent[] = [];
+    const w2 = a.watch(created.version, { onEvent: (e) => later.push(e), onClose: () => undefined });
+    await until(() => later.filter((e) => e.type !== 'bookmark').length >= 2);
+    w2.stop();
+    expect(later.filter((e) => e.type !== 'bookmark').map((e) => e.type)).toEqual(['upsert', 'deleted']);
+  });
+
+  it('reports an expired resourceVersion so the watcher starts over', async () => {
+    const a = store(server, 'a');
+    const created = await a.create(rec('a'), never());
+    await a.update(rec('a', 1), created.version, never());
+    server.compact();
+    let reason: { expired?: boolean } | null = null;
+    a.watch(created.version, { onEvent: () => undefined, onClose: (r) => (reason = r) });
+    await until(() => reason !== null);
+    expect(reason).toMatchObject({ expired: true });
+  });
+
+  it('a partition closes the open watch with an error', async () => {
+    const a = store(server, 'a');
+    let opened = false;
+    let reason: { error?: Error } | null = null;
+    a.watch(null, { onOpen: () => (opened = true), onEvent: () => undefined, onClose: (r) => (reason = r) });
+    await until(() => opened);
+    server.setFault('a', { kind: 'partition' });
+    await until(() => reason !== null);
+    expect(reason!.error).toBeInstanceOf(Error);
+  });
+});
+
+describe('electors over HTTP', () => {
+  it('three electors agree on one leader; a release hands over through the watch', async () => {
+    const server = await startFakeApiServer({ tokens: { ta: 'a', tb: 'b', tc: 'c' } });
+    const leading = new Set<string>();
+    const electors = ['a', 'b', 'c'].map(
+      (id) =>
+        new Elector(
+          { identity: id, leaseDurationMs: 1000, renewDeadlineMs: 500, retryPeriodMs: 200, watch: true },
+          {
+            store: store(server, id),
+            clock: systemClock,
+            callbacks: {
+              onStartedLeading: () => void leading.add(id),
+              onStoppedLeading: () => void leading.delete(id),
+              onNewLeader: () => undefined,
+            },
+          },
+        ),
+    );
+    try {
+      for (const e of electors) e.start();
+      await until(() => leading.size === 1);
+      const first = [...leading][0]!;
+      await new Promise((r) => setTimeout(r, 600));
+      expect([...leading]).toEqual([first]);
+      await electors.find((_e, i) => ['a', 'b', 'c'][i] === first)!.stop();
+      await until(() => leading.size === 1 && !leading.has(first), 3000);
+      expect(server.getLease(NS, NAME)!.spec.leaseTransitions).toBe(1);
+    } finally {
+      await Promise.all(electors.map((e) => e.stop()));
+      await server.close();
+    }
+  });
+});
+
+describe('loadKubeConfig', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kvip-kc-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('names the file and the reason when it cannot be read', () => {
+    expect(() => loadKubeConfig({ inCluster: false, path: join(dir, 'missing.conf') })).toThrow(
+      /--k8sConfigPath .*missing.conf: cannot read the kubeconfig \(ENOENT\)/,
+    );
+  });
+
+  it('rejects a file that is not a kubeconfig', () => {
+    const p = join(dir, 'bad.conf');
+    writeFileSync(p, 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\n');
+    expect(() => loadKubeConfig({ inCluster: false, path: p })).toThrow(KubeConfigError);
+  });
+
+  it('says when --inCluster is used outside a pod', () => {
+    expect(() => loadKubeConfig({ inCluster: true, path: '' }, {})).toThrow(/KUBERNETES_SERVICE_HOST/);
+  });
+
+  it('loads a kubeconfig written by the fake', async () => {
+    const server = await startFakeApiServer({ tls: true, tokens: { t: 'a' } });
+    try {
+      const p = join(dir, 'ok.conf');
+      writeFileSync(p, server.kubeconfig('a'));
+      const kc = loadKubeConfig({ inCluster: false, path: p });
+      expect(kc.getCurrentCluster()?.server).toBe(server.url);
+      expect(await new KubeLeaseStore(kc, NS, NAME).get(never())).toBeNull();
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,163 @@
+// Randomized safety: 3-5 electors under crashes, restarts, pauses, partitions, latency spikes and graceful
+// handovers over thousands of simulated seconds. While RenewDeadline + RetryPeriod < LeaseDuration holds, no
+// two running electors may ever believe they lead at the same instant. Seeded, so a failure replays.
+import type { Link } from '../fakes/memory-lease-store.js';
+import { mulberry32, PRESETS, Sim, type SimNode } from './harness.js';
+
+const SEEDS = Number(process.env.KVIP_SAFETY_SEEDS ?? 8);
+const SIM_SECONDS = 2000;
+
+interface Outcome {
+  violations: string[];
+  leaderships: number;
+  actions: Record<string, number>;
+}
+
+async function chaos(preset: keyof typeof PRESETS, seed: number): Promise<Outcome> {
+  const t = PRESETS[preset];
+  const rng = mulberry32(seed);
+  const sim = new Sim(t, rng() < 0.75, rng);
+  const count = 3 + Math.floor(rng() * 3);
+  let spike = 0; // extra latency during a spike, up to the renew deadline
+  const base = (t.retryPeriodMs / 10) * rng();
+  const link = (): Link => ({
+    up: () => rng() * base + spike * rng(),
+    down: () => rng() * base + spike * rng(),
+    partitioned: false,
+  });
+  for (let i = 0; i < count; i++) sim.add(`n${i}`, link());
+  const violations: string[] = [];
+  let leaderships = 0;
+  sim.clock.afterEvent = () => {
+    const leaders = sim.leaders();
+    if (leaders.length > 1 && violations.length < 5) {
+      violations.push(`t=${sim.clock.now().toFixed(1)} leaders=${leaders.map((n) => n.name).join(',')}`);
+      if (process.env.KVIP_SAFETY_DEBUG) {
+        for (const n of sim.nodes)
+          console.log(
+            n.name,
+            n.clock.dead,
+            n.clock.paused,
+            JSON.stringify(n.events.slice(-4)),
+            JSON.stringify(n.link.partitioned),
+          );
+        console.log(JSON.stringify(sim.server.writes.slice(-12)), trace.slice(-10).join('\n'));
+      }
+    }
+  };
+  sim.startAll();
+  const actions: Record<string, number> = {};
+  const trace: string[] = [];
+  const live = () => sim.nodes.filter((n) => !n.clock.dead);
+  const pick = (nodes: SimNode[]) => nodes[Math.floor(rng() * nodes.length)];
+  const restart = (old: SimNode, afterMs: number) =>
+    sim.clock.setTimer(afterMs, () => sim.add(old.name, old.link).elector.start());
+
+  const end = SIM_SECONDS * 1000;
+  while (sim.clock.now() < end) {
+    await sim.clock.advance((0.2 + rng() * 2.8) * t.leaseDurationMs);
+    // Prefer hurting the leader: that is where two holders could appear.
+    const leader = sim.leaders()[0];
+    const victim = rng() < 0.6 && leader ? leader : pick(live());
+    if (!victim) continue;
+    const roll = rng();
+    const action =
+      roll < 0.2
+        ? 'crash'
+        : roll < 0.4
+          ? 'pause'
+          : roll < 0.6
+            ? 'partition'
+            : roll < 0.75
+              ? 'spike'
+              : roll < 0.9
+                ? 'stop'
+                : 'idle';
+    actions[action] = (actions[action] ?? 0) + 1;
+    trace.push(`t=${sim.clock.now().toFixed(1)} ${action} ${victim.name}`);
+    const span = rng() * 3 * t.leaseDurationMs;
+    switch (action) {
+      case 'crash':
+        victim.clock.kill();
+        restart(victim, span);
+        break;
+      case 'pause':
+        victim.clock.pause();
+        sim.clock.setTimer(span, () => victim.clock.resume());
+        break;
+      case 'partition':
+        victim.link.partitioned = true;
+        sim.clock.setTimer(span, () => sim.server.heal(victim.name, victim.link));
+        break;
+      case 'spike':
+        spike = rng() * t.renewDeadlineMs;
+        sim.clock.setTimer(span, () => void (spike = 0));
+        break;
+      case 'stop':
+        void victim.elector.stop().then(() => victim.clock.kill());
+        restart(victim, span);
+        break;
+    }
+  }
+  for (const n of sim.nodes) leaderships += n.events.filter((e) => e.event === 'started').length;
+  return { violations, leaderships, actions };
+}
+
+describe.each(['reference', 'fast'] as const)('safety under chaos, %s lease', (preset) => {
+  it(`no two running electors lead at once (${SEEDS} seeds x ${SIM_SECONDS} simulated s)`, async () => {
+    let leaderships = 0;
+    const actions: Record<string, number> = {};
+    for (let seed = 1; seed <= SEEDS; seed++) {
+      const outcome = await chaos(preset, seed * 7919 + (preset === 'fast' ? 1 : 0));
+      expect({ seed, violations: outcome.violations }).toEqual({ seed, violations: [] });
+      leaderships += outcome.leaderships;
+      for (const [k, v] of Object.entries(outcome.actions)) actions[k] = (actions[k] ?? 0) + v;
+    }
+    // The chaos really moved leadership around and exercised every kind of fault.
+    expect(leaderships).toBeGreaterThan(SEEDS * 20);
+    for (const kind of ['crash', 'pause', 'partition', 'spike', 'stop'])
+      expect(actions[kind]).toBeGreaterThan(SEEDS);
+  });
+});
+
+describe.each(['reference', 'fast'] as const)('liveness after a crash, %s lease', (preset) => {
+  const t = PRESETS[preset];
+  it.each([true, false])(
+    'a live node leads within bound of the old leader last renewal (watch: %s)',
+    async (watch) => {
+      for (let seed = 1; seed <= SEEDS; seed++) {
+        const rng = mulberry32(seed);
+        const sim = new Sim(t, watch, rng);
+        const latency = (t.retryPeriodMs / 50) * rng();
+        const link = (): Link => ({
+          up: () => rng() * latency,
+          down: () => rng() * latency,
+          partitioned: false,
+        });
+        for (const i of [0, 1, 2]) sim.add(`n${i}`, link());
+        sim.startAll();
+        for (let round = 0; round < 5; round++) {
+          await sim.clock.advance((1 + rng() * 4) * t.leaseDurationMs);
+          const old = sim.leaders()[0]!;
+          old.clock.kill();
+          const lastRenewal = sim.server.writes.filter((w) => w.client === old.name).at(-1)!.at;
+          const took = await sim.clock.advanceUntil(
+            () => sim.leaders().length === 1,
+            4 * t.leaseDurationMs,
+            1,
+          );
+          expect(took).toBe(true);
+          const next = sim.leaders()[0]!;
+          const startedAt = next.events.filter((e) => e.event === 'started').at(-1)!.at;
+          // Watching: the attempt fires at exactly observedTime + LD (plus GET + PUT round trips): within
+          // LD + RP. Polling (client-go) can see the last renewal up to one jittered period late and try up
+          // to one jittered period after expiry: LD + 2 x 2.2 RP. The watch is what buys the difference.
+          const bound = t.leaseDurationMs + (watch ? t.retryPeriodMs : 4.4 * t.retryPeriodMs) + 5 * latency;
+          expect(startedAt - lastRenewal).toBeLessThanOrEqual(bound);
+          expect(startedAt - lastRenewal).toBeGreaterThanOrEqual(t.leaseDurationMs);
+          sim.add(old.name, old.link).elector.start(); // the kubelet restarts it
+        }
+      }
+    },
+  );
+});

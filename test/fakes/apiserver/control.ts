@@ -1,0 +1,94 @@
+// The fake kube-apiserver's control routes under /_fake/, for a test driving a fake that runs in another process
+// (main.ts): set and clear faults, read, write and delete Leases out of band, compact the watch history, read the
+// request log. No auth, no faults, not logged in `requests`.
+//
+//   POST   /_fake/faults              {client, fault: Fault | null, verbs?, count?}
+//   DELETE /_fake/faults              clear every fault
+//   GET    /_fake/leases/{ns}/{name}  the stored Lease or 404
+//   PUT    /_fake/leases              a Lease: out-of-band upsert (bumps resourceVersion, emits a watch event)
+//   DELETE /_fake/leases/{ns}/{name}
+//   POST   /_fake/compact
+//   GET    /_fake/requests?since=N    request log entries from index N on
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { checkFault, type Fault } from './faults.js';
+import type { FakeApiServer } from './server.js';
+import type { LeaseInput } from './types.js';
+
+function reply(res: ServerResponse, code: number, body?: unknown): void {
+  const text = body === undefined ? '' : JSON.stringify(body) + '\n';
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function json(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text.trim() ? JSON.parse(text) : {};
+}
+
+export async function handleControl(
+  fake: FakeApiServer,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<void> {
+  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent); // ['_fake', ...]
+  const method = req.method ?? 'GET';
+  try {
+    if (parts[1] === 'faults' && parts.length === 2) {
+      if (method === 'DELETE') {
+        fake.clearFaults();
+        return reply(res, 204);
+      }
+      if (method === 'POST') {
+        const b = (await json(req)) as {
+          client?: unknown;
+          fault?: unknown;
+          verbs?: unknown;
+          count?: unknown;
+        };
+        if (typeof b.client !== 'string' || !b.client)
+          return reply(res, 400, { error: 'client (string) required' });
+        const problem = b.fault === null ? null : checkFault(b.fault);
+        if (problem) return reply(res, 400, { error: problem });
+        if (
+          b.verbs !== undefined &&
+          !(Array.isArray(b.verbs) && b.verbs.every((v) => typeof v === 'string'))
+        ) {
+          return reply(res, 400, { error: 'verbs must be an array of strings' });
+        }
+        const opts: { verbs?: string[]; count?: number } = {};
+        if (b.verbs !== undefined) opts.verbs = b.verbs as string[];
+        if (b.count !== undefined) opts.count = b.count as number;
+        fake.setFault(b.client, (b.fault ?? null) as Fault | null, opts);
+        return reply(res, 204);
+      }
+    }
+    if (parts[1] === 'leases') {
+      if (method === 'PUT' && parts.length === 2)
+        return reply(res, 200, fake.putLease((await json(req)) as LeaseInput));
+      if (parts.length === 4) {
+        const [, , ns, name] = parts as [string, string, string, string];
+        if (method === 'GET') {
+          const l = fake.getLease(ns, name);
+          return l ? reply(res, 200, l) : reply(res, 404, { error: 'not found' });
+        }
+        if (method === 'DELETE') {
+          fake.deleteLease(ns, name);
+          return reply(res, 204);
+        }
+      }
+    }
+    if (parts[1] === 'compact' && parts.length === 2 && method === 'POST') {
+      fake.compact();
+      return reply(res, 204);
+    }
+    if (parts[1] === 'requests' && parts.length === 2 && method === 'GET') {
+      return reply(res, 200, fake.requests.slice(Number(url.searchParams.get('since') ?? '0') || 0));
+    }
+    reply(res, 404, { error: `no control route ${method} ${url.pathname}` });
+  } catch (e) {
+    reply(res, 400, { error: (e as Error).message });
+  }
+}

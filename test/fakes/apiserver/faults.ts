@@ -1,0 +1,104 @@
+// Per-client fault injection for the fake kube-apiserver: which fault (if any) applies to a request, given the
+// rules tests set (client or '*', optional verbs, optional count of requests).
+
+export type Fault =
+  | { kind: 'delay'; ms: number }
+  | { kind: 'hang' }
+  | { kind: 'status'; code: number }
+  | { kind: 'reset' }
+  | { kind: 'partition' };
+
+export interface FaultOptions {
+  /** Only requests with one of these verbs (get, list, watch, create, update, delete ...); default all. */
+  verbs?: string[];
+  /** Only the next `count` matching requests; default every one until cleared. */
+  count?: number;
+}
+
+interface Rule {
+  client: string;
+  fault: Fault;
+  verbs?: Set<string>;
+  remaining?: number;
+}
+
+const sameVerbs = (a: Set<string> | undefined, b: string[] | undefined): boolean =>
+  a === undefined
+    ? b === undefined
+    : b !== undefined && a.size === new Set(b).size && b.every((v) => a.has(v));
+
+/** Checks a fault description that came from outside (the control endpoint); returns an error message or null. */
+export function checkFault(f: unknown): string | null {
+  if (typeof f !== 'object' || f === null) return 'fault must be an object';
+  const x = f as Record<string, unknown>;
+  switch (x.kind) {
+    case 'delay':
+      return typeof x.ms === 'number' && x.ms >= 0 ? null : 'delay needs ms >= 0';
+    case 'status':
+      return typeof x.code === 'number' && (x.code === 429 || (x.code >= 500 && x.code <= 599))
+        ? null
+        : 'status needs code 429 or 5xx';
+    case 'hang':
+    case 'reset':
+    case 'partition':
+      return null;
+    default:
+      return `unknown fault kind ${JSON.stringify(x.kind)}`;
+  }
+}
+
+export class FaultTable {
+  private rules: Rule[] = [];
+
+  /**
+   * Adds (or replaces, for the same client and verbs) a rule; `fault` null removes the client's rules (only the
+   * one with exactly `opts.verbs` when given). Returns nothing; the caller handles partition side effects.
+   */
+  set(client: string, fault: Fault | null, opts: FaultOptions = {}): void {
+    const problem = fault && checkFault(fault);
+    if (problem) throw new Error(problem);
+    if (opts.count !== undefined && (!Number.isInteger(opts.count) || opts.count < 1)) {
+      throw new Error('count must be a positive integer');
+    }
+    this.rules = this.rules.filter((r) => {
+      if (r.client !== client) return true;
+      if (fault === null) return opts.verbs !== undefined && !sameVerbs(r.verbs, opts.verbs);
+      return !sameVerbs(r.verbs, opts.verbs);
+    });
+    if (fault) {
+      const rule: Rule = { client, fault: { ...fault } };
+      if (opts.verbs) rule.verbs = new Set(opts.verbs);
+      if (opts.count !== undefined) rule.remaining = opts.count;
+      this.rules.push(rule);
+    }
+  }
+
+  clear(): void {
+    this.rules = [];
+  }
+
+  /** The fault for this request (newest matching rule wins), consuming one use of a counted rule. */
+  take(client: string, verb: string): Fault | null {
+    for (let i = this.rules.length - 1; i >= 0; i--) {
+      const r = this.rules[i]!;
+      if (r.client !== '*' && r.client !== client) continue;
+      if (r.verbs && !r.verbs.has(verb)) continue;
+      if (r.remaining !== undefined) {
+        r.remaining -= 1;
+        if (r.remaining <= 0) this.rules.splice(i, 1);
+      }
+      return r.fault;
+    }
+    return null;
+  }
+
+  /** True if `client`'s watches are cut by a partition rule right now (no count consumed). */
+  partitioned(client: string): boolean {
+    return this.rules.some(
+      (r) =>
+        r.fault.kind === 'partition' &&
+        (r.client === '*' || r.client === client) &&
+        (!r.verbs || r.verbs.has('watch')),
+    );
+  }
+}

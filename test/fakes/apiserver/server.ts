@@ -1,0 +1,466 @@
+// A fake kube-apiserver for coordination.k8s.io/v1 Leases, over real HTTP(S), for testing kvip's elector and its
+// Kubernetes adapter without a cluster.
+//
+// Hand-written because nothing off the shelf does this job: client-node has no fake server, envtest and kind need
+// real etcd/kube-apiserver binaries (not runnable here), and generic HTTP mocks know nothing of kube's Lease
+// semantics (one global resourceVersion, optimistic concurrency with 409/422, MicroTime decoding, watch with
+// history, bookmarks and 410 Expired) nor of per-client faults (delay, hang, 5xx, reset, a partition of one node
+// while the others keep working) that the failover tests need.
+import { randomBytes } from 'node:crypto';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { isIPv6, Server as NetServer } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { stringify } from 'yaml';
+import { handleControl } from './control.js';
+import { type Fault, type FaultOptions, FaultTable } from './faults.js';
+import * as h from './handlers.js';
+import { isTrue, labelsMatch, route, selector } from './routes.js';
+import * as st from './status.js';
+import { LeaseStore } from './store.js';
+import { generateTls } from './tls.js';
+import type { Lease, LeaseInput, Verb, WatchEvent } from './types.js';
+
+export type { Fault, FaultOptions } from './faults.js';
+export type { Lease, LeaseInput, LeaseSpec, WatchEvent } from './types.js';
+export { microTime, parseMicroTime } from './validate.js';
+
+export interface DenyRule {
+  /** Client name; omitted = every client. */
+  client?: string;
+  verb: Verb;
+}
+
+export interface FakeApiServerOptions {
+  /** HTTPS with a freshly generated CA and server certificate (SANs: host, 127.0.0.1, ::1, localhost). */
+  tls?: boolean;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (ephemeral). */
+  port?: number;
+  /** Bearer token -> client name. Without it there is no auth and every client is 'anonymous'. */
+  tokens?: Record<string, string>;
+  /** Period of BOOKMARK events on watches with allowWatchBookmarks=true (default 1000 ms). */
+  bookmarkIntervalMs?: number;
+  /** RBAC simulation: these client/verb pairs get 403 Forbidden. */
+  denied?: DenyRule[];
+  /** Watch history kept for resumption (default 1000 events). */
+  historyLimit?: number;
+  /** Serve the /_fake/ control routes (see control.ts) on this server, without auth and faults. */
+  control?: boolean;
+}
+
+export interface RequestRecord {
+  /** From the bearer token; 'anonymous' without auth; '' when the token was missing or unknown. */
+  client: string;
+  verb: string;
+  path: string;
+  /** HTTP status sent; 0 while unanswered, and for hang, reset and partition. */
+  status: number;
+  /** performance.now() when the request arrived. */
+  at: number;
+}
+
+export interface FakeApiServer {
+  url: string;
+  caPem?: string;
+  /** kubeconfig YAML for `client` (server url, CA data or insecure-skip-tls-verify for http, its token). */
+  kubeconfig(client: string): string;
+  tokenFor(client: string): string | undefined;
+  /** Sets (or with null clears) a fault for `client` or every client ('*'); see faults.ts for matching. */
+  setFault(client: string, fault: Fault | null, opts?: FaultOptions): void;
+  clearFaults(): void;
+  getLease(ns: string, name: string): Lease | undefined;
+  /** Out-of-band upsert: no validation, always bumps resourceVersion and emits a watch event. */
+  putLease(lease: LeaseInput): Lease;
+  deleteLease(ns: string, name: string): void;
+  /** Drops the watch history: resuming from any older resourceVersion gets 410 Expired. */
+  compact(): void;
+  readonly resourceVersion: string;
+  /** Mutable RBAC rules (initially opts.denied). */
+  denied: DenyRule[];
+  requests: RequestRecord[];
+  close(): Promise<void>;
+}
+
+interface OpenWatch {
+  client: string;
+  socket: Socket;
+  stop: () => void;
+}
+
+const MAX_BODY = 3 * 1024 * 1024;
+
+/**
+ * Closes a connection with a TCP RST, so the client sees ECONNRESET. For TLS the TCP socket underneath is reset,
+ * after destroying the TLS socket: the other order leaves a dead entry in Node 20's HTTP connection list that
+ * makes server.close() throw.
+ */
+function resetSocket(socket: Socket): void {
+  const raw = (socket as Socket & { _parent?: Socket })._parent;
+  if (raw) socket.destroy();
+  try {
+    (raw ?? socket).resetAndDestroy();
+  } catch {
+    (raw ?? socket).destroy();
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string | null> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_BODY) chunks.push(c);
+    });
+    req.on('end', () => resolve(size > MAX_BODY ? null : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', () => resolve(null));
+    req.on('aborted', () => resolve(null));
+  });
+}
+
+export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promise<FakeApiServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const tokens = opts.tokens;
+  const bookmarkMs = opts.bookmarkIntervalMs ?? 1000;
+  const store = new LeaseStore(opts.historyLimit ?? 1000);
+  const faults = new FaultTable();
+  const sockets = new Set<Socket>();
+  const watches = new Set<OpenWatch>();
+  const timers = new Set<NodeJS.Timeout>();
+  const requests: RequestRecord[] = [];
+  const denied: DenyRule[] = [...(opts.denied ?? [])];
+  const tls = opts.tls ? generateTls(host) : undefined;
+  let closing = false;
+
+  function send(res: ServerResponse, rec: RequestRecord | null, code: number, body: unknown): void {
+    if (res.headersSent || res.destroyed) return;
+    const text = typeof body === 'string' ? body : JSON.stringify(body) + '\n';
+    const headers: Record<string, string | number> = {
+      'Content-Type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
+      'Content-Length': Buffer.byteLength(text),
+      'Cache-Control': 'no-cache, private',
+    };
+    if (code === 429) headers['Retry-After'] = '1';
+    res.writeHead(code, headers);
+    res.end(text);
+    if (rec) rec.status = code;
+  }
+
+  function clientOf(req: IncomingMessage): string | null {
+    if (!tokens) return 'anonymous';
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    return (m && tokens[m[1]!]) ?? null;
+  }
+
+  function userOf(client: string): string {
+    return tokens ? `system:serviceaccount:kube-system:${client}` : 'system:anonymous';
+  }
+
+  function later(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        resolve();
+      }, ms);
+      timers.add(t);
+    });
+  }
+
+  function info(path: string): unknown {
+    if (path === '/version') {
+      return {
+        major: '1',
+        minor: '31',
+        gitVersion: 'v1.31.0-kvip-fake',
+        gitCommit: '0000000000000000000000000000000000000000',
+        gitTreeState: 'clean',
+        buildDate: '2026-01-01T00:00:00Z',
+        goVersion: 'go1.22.0',
+        compiler: 'gc',
+        platform: 'linux/amd64',
+      };
+    }
+    if (path === '/apis/coordination.k8s.io/v1') {
+      return {
+        kind: 'APIResourceList',
+        apiVersion: 'v1',
+        groupVersion: 'coordination.k8s.io/v1',
+        resources: [
+          {
+            name: 'leases',
+            singularName: 'lease',
+            namespaced: true,
+            kind: 'Lease',
+            verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+          },
+        ],
+      };
+    }
+    return 'ok';
+  }
+
+  function startWatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rec: RequestRecord,
+    client: string,
+    ns: string | undefined,
+    name: string | undefined,
+    q: URLSearchParams,
+  ): void {
+    const sel = selector(q);
+    if ('error' in sel) return send(res, rec, 400, st.badRequest(sel.error));
+    if (name !== undefined) sel.name = name;
+    const rvParam = q.get('resourceVersion') ?? '';
+    if (rvParam !== '' && !/^[0-9]+$/.test(rvParam)) {
+      return send(res, rec, 400, st.badRequest(`invalid resource version: ${JSON.stringify(rvParam)}`));
+    }
+    const from = rvParam === '' || rvParam === '0' ? undefined : Number(rvParam);
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-cache, private',
+      'Transfer-Encoding': 'chunked',
+    });
+    res.flushHeaders();
+    rec.status = 200;
+    const write = (ev: WatchEvent): void => {
+      if (!res.writableEnded && !res.destroyed) res.write(JSON.stringify(ev) + '\n');
+    };
+    const labelled = (ev: WatchEvent): void => {
+      if (labelsMatch(sel, (ev.object as Lease).metadata.labels)) write(ev);
+    };
+    const filter = { namespace: ns ?? sel.namespace, name: sel.name };
+    const started = store.watch(filter, from, labelled);
+    if (!started.ok) {
+      write({ type: 'ERROR', object: st.expired(started.requested, started.oldest) });
+      res.end();
+      return;
+    }
+    let bookmark: NodeJS.Timeout | undefined;
+    let timeout: NodeJS.Timeout | undefined;
+    const w: OpenWatch = {
+      client,
+      socket: req.socket,
+      stop: () => {
+        started.cancel();
+        clearInterval(bookmark);
+        clearTimeout(timeout);
+        watches.delete(w);
+      },
+    };
+    watches.add(w);
+    if (isTrue(q.get('allowWatchBookmarks'))) {
+      bookmark = setInterval(() => {
+        write({
+          type: 'BOOKMARK',
+          object: {
+            kind: 'Lease',
+            apiVersion: 'coordination.k8s.io/v1',
+            metadata: { resourceVersion: String(store.resourceVersion) },
+          },
+        });
+      }, bookmarkMs);
+    }
+    const secs = Number(q.get('timeoutSeconds') ?? '0');
+    if (secs > 0) {
+      timeout = setTimeout(() => {
+        w.stop();
+        res.end();
+      }, secs * 1000);
+    }
+    res.on('close', w.stop);
+  }
+
+  async function serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rec: RequestRecord,
+    url: URL,
+  ): Promise<void> {
+    const r = route(req.method ?? 'GET', url);
+    if (r.kind === 'info') return send(res, rec, 200, info(r.path));
+    if (r.kind === 'notFound') return send(res, rec, 404, st.pathNotFound());
+    if (r.kind === 'methodNotAllowed') return send(res, rec, 405, st.methodNotAllowed());
+    const client = clientOf(req);
+    if (client === null) return send(res, rec, 401, st.unauthorized());
+    const { verb, namespace: ns, name } = r;
+    if (denied.some((d) => d.verb === verb && (d.client === undefined || d.client === client))) {
+      return send(res, rec, 403, st.forbidden(userOf(client), verb, ns, name));
+    }
+    if (verb === 'watch') return startWatch(req, res, rec, client, ns, name, url.searchParams);
+    if (verb === 'list') {
+      const sel = selector(url.searchParams);
+      if ('error' in sel) return send(res, rec, 400, st.badRequest(sel.error));
+      const reply = h.listLeases(store, ns, sel);
+      return send(res, rec, reply.code, reply.body);
+    }
+    if (verb === 'get') {
+      const reply = h.getLease(store, ns!, name!);
+      return send(res, rec, reply.code, reply.body);
+    }
+    if (verb === 'deletecollection') return send(res, rec, 405, st.methodNotAllowed());
+    const type = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+    if (verb !== 'patch' && verb !== 'delete' && type !== 'application/json') {
+      return send(
+        res,
+        rec,
+        415,
+        st.failure(
+          415,
+          'UnsupportedMediaType',
+          `the body of the request was in an unknown format - accepted media types include: application/json`,
+        ),
+      );
+    }
+    const raw = await readBody(req);
+    if (raw === null)
+      return send(res, rec, 413, st.failure(413, 'RequestEntityTooLarge', 'request body too large'));
+    let reply: h.Reply;
+    if (verb === 'create') reply = h.createLease(store, ns!, raw);
+    else if (verb === 'update') reply = h.updateLease(store, ns!, name!, raw);
+    else if (verb === 'patch') reply = h.patchLease(store, ns!, name!, raw, type);
+    else reply = h.deleteLease(store, ns!, name!, raw);
+    send(res, rec, reply.code, reply.body);
+  }
+
+  async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://fake.invalid');
+    if (opts.control && url.pathname.startsWith('/_fake/')) return handleControl(api, req, res, url);
+    const r = route(req.method ?? 'GET', url);
+    const client = clientOf(req) ?? '';
+    const rec: RequestRecord = {
+      client,
+      verb: r.kind === 'lease' ? r.verb : r.kind === 'info' ? 'get' : (req.method ?? '').toLowerCase(),
+      path: req.url ?? '/',
+      status: 0,
+      at: performance.now(),
+    };
+    requests.push(rec);
+    const fault = closing ? null : faults.take(client, rec.verb);
+    if (fault) {
+      switch (fault.kind) {
+        case 'hang':
+        case 'partition':
+          req.resume(); // drain the body, never answer
+          return;
+        case 'reset':
+          resetSocket(req.socket);
+          return;
+        case 'status':
+          return send(res, rec, fault.code, st.injected(fault.code));
+        case 'delay': {
+          let gone = false;
+          res.on('close', () => (gone = !res.writableFinished));
+          await later(fault.ms);
+          // A request whose client gave up during the delay is never processed (no ghost write).
+          if (gone || req.socket.destroyed || closing) return;
+          break;
+        }
+      }
+    }
+    await serve(req, res, rec, url);
+  }
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    onRequest(req, res).catch((e: unknown) => {
+      send(
+        res,
+        null,
+        500,
+        st.failure(500, 'InternalError', `fake apiserver bug: ${(e as Error).stack ?? e}`),
+      );
+    });
+  };
+  const server: Server = tls
+    ? createHttpsServer({ key: tls.keyPem, cert: tls.certPem }, handler)
+    : createHttpServer(handler);
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `${tls ? 'https' : 'http'}://${isIPv6(host) ? `[${host}]` : host}:${port}`;
+
+  const tokenFor = (client: string): string | undefined =>
+    tokens ? Object.entries(tokens).find(([, c]) => c === client)?.[0] : undefined;
+
+  const api: FakeApiServer = {
+    url,
+    ...(tls ? { caPem: tls.caPem } : {}),
+    denied,
+    requests,
+    get resourceVersion() {
+      return String(store.resourceVersion);
+    },
+    tokenFor,
+    kubeconfig(client: string): string {
+      const token = tokenFor(client);
+      if (tokens && token === undefined) throw new Error(`fake apiserver: no token for client ${client}`);
+      const cluster: Record<string, unknown> = { server: url };
+      if (tls) cluster['certificate-authority-data'] = Buffer.from(tls.caPem).toString('base64');
+      else cluster['insecure-skip-tls-verify'] = true;
+      return stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'fake', cluster }],
+        users: [{ name: client, user: token ? { token } : {} }],
+        contexts: [
+          { name: `${client}@fake`, context: { cluster: 'fake', user: client, namespace: 'kube-system' } },
+        ],
+        'current-context': `${client}@fake`,
+      });
+    },
+    setFault(client, fault, fopts) {
+      faults.set(client, fault, fopts);
+      if (fault?.kind === 'partition' && (!fopts?.verbs || fopts.verbs.includes('watch'))) {
+        for (const w of [...watches]) {
+          if (client === '*' || w.client === client) {
+            w.stop();
+            resetSocket(w.socket);
+          }
+        }
+      }
+    },
+    clearFaults: () => faults.clear(),
+    getLease: (ns, name) => store.get(ns, name),
+    putLease: (lease) => store.put(lease),
+    deleteLease: (ns, name) => void store.delete(ns, name),
+    compact: () => store.compact(),
+    async close() {
+      closing = true;
+      for (const w of [...watches]) w.stop();
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => {
+        try {
+          server.close(() => resolve());
+        } catch {
+          // Node 20's idle-connection sweep can trip over a connection it already freed; close the listener anyway.
+          NetServer.prototype.close.call(server, () => resolve());
+        }
+      });
+    },
+  };
+  return api;
+}
+
+/** A random bearer token (hex). */
+export function newToken(): string {
+  return randomBytes(16).toString('hex');
+}

@@ -10,7 +10,9 @@ import {
   type ManifestResult,
 } from '../manifest/index.js';
 import { VERSION } from '../version.js';
+import { ElectionConfigError, KubeConfigError, LeaseForbiddenError } from '../election/index.js';
 import { addSchemaOptions, rawInput } from './options.js';
+import { start } from './start.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -81,7 +83,10 @@ function buildProgram(io: Io): Command {
   addSchemaOptions(
     program.command('start').description('run kvip: elect a leader and hold the VIP'),
     RUNTIME_KEYS,
-  ).action(notYet('start'));
+  ).action(async function (this: Command) {
+    const code = await start(loadConfig(rawInput(this, RUNTIME_KEYS, io.env), 'start'), io);
+    if (code !== EXIT_OK) throw new ExitRequest(code);
+  });
   addSchemaOptions(
     program.command('check').description('tell what is wrong before anything is changed'),
     RUNTIME_KEYS,
@@ -101,7 +106,12 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     return EXIT_OK;
   } catch (err) {
     if (err instanceof ExitRequest) return err.code;
-    if (err instanceof ConfigError) {
+    if (
+      err instanceof ConfigError ||
+      err instanceof KubeConfigError ||
+      err instanceof ElectionConfigError ||
+      err instanceof LeaseForbiddenError
+    ) {
       io.err(`kvip: ${oneLine(err.message)}\n`);
       return EXIT_USAGE;
     }

@@ -5,3 +5,4 @@ export * from './errors.js';
 export type * from './types.js';
 export { KubeLeaseStore, leaseToStored } from './kube-store.js';
 export { loadKubeConfig, KubeConfigError, type KubeConfigSource } from './kubeconfig.js';
+export { checkLeaseAccess, type PreflightResult } from './preflight.js';

@@ -1,0 +1,69 @@
+// `kvip start` preflight: what cannot fix itself is one line and exit 2; a down API server is not fatal.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startFakeApiServer, type FakeApiServer } from '../fakes/apiserver/server.js';
+import { runCli } from '../helpers/cli.js';
+
+const ARGS = [
+  'start',
+  '--vip',
+  '198.51.100.10',
+  '--interface',
+  'eth0',
+  '--leaderElection',
+  '--nodeName',
+  'cp1',
+];
+
+describe('kvip start preflight', () => {
+  let server: FakeApiServer;
+  let dir: string;
+  let kubeconfig: string;
+  beforeAll(async () => {
+    server = await startFakeApiServer({ tokens: { 'tok-cp1': 'cp1' } });
+    dir = mkdtempSync(join(tmpdir(), 'kvip-start-'));
+    kubeconfig = join(dir, 'admin.conf');
+    writeFileSync(kubeconfig, server.kubeconfig('cp1'));
+  });
+  afterAll(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  afterEach(() => {
+    server.clearFaults();
+    server.denied.length = 0;
+  });
+
+  it('an unreadable kubeconfig is exit 2 naming the file', async () => {
+    const r = await runCli([...ARGS, '--k8sConfigPath', join(dir, 'nope.conf')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      `kvip: --k8sConfigPath ${join(dir, 'nope.conf')}: cannot read the kubeconfig (ENOENT)\n`,
+    );
+  });
+
+  it('RBAC that forbids reading the lease is exit 2 naming verb and resource', async () => {
+    server.denied.push({ client: 'cp1', verb: 'get' });
+    const r = await runCli([...ARGS, '--k8sConfigPath', kubeconfig]);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(
+      /^kvip: RBAC forbids "get" on leases.coordination.k8s.io in namespace kube-system; .*kvip manifest rbac/,
+    );
+    expect(r.err.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('an API server answering 503 is a warning, not a failure', async () => {
+    server.setFault('cp1', { kind: 'status', code: 503 });
+    const r = await runCli([...ARGS, '--k8sConfigPath', kubeconfig]);
+    expect(r.err).toMatch(/warning: lease kube-system\/plndr-cp-lock not reachable yet .*503/);
+    expect(r.code).toBe(3);
+  });
+
+  it('passes the preflight when the lease is reachable', async () => {
+    const r = await runCli([...ARGS, '--k8sConfigPath', kubeconfig]);
+    expect(r.err).toBe('kvip start: preflight passed; holding the VIP is not implemented yet\n');
+    expect(r.code).toBe(3);
+  });
+});

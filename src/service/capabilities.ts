@@ -1,0 +1,21 @@
+// Which of the capabilities kvip needs this process lacks, read from /proc/self/status (CapEff), so a pod
+// without NET_ADMIN / NET_RAW gets one clear line at start instead of an EPERM at its first failover.
+import { readFileSync } from 'node:fs';
+
+export const CAP_NET_ADMIN = 12;
+export const CAP_NET_RAW = 13;
+
+export function missingCapabilities(needed: { name: string; bit: number }[], status?: string): string[] {
+  let text = status;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/self/status', 'utf8');
+    } catch {
+      return []; // not Linux /proc: let the first system call tell
+    }
+  }
+  const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(text);
+  if (!m) return [];
+  const eff = BigInt(`0x${m[1]}`);
+  return needed.filter((c) => ((eff >> BigInt(c.bit)) & 1n) === 0n).map((c) => c.name);
+}

@@ -1,0 +1,165 @@
+// Layer-2 provider: the VIP is an address on an interface, announced with gratuitous ARP (IPv4) or an
+// unsolicited neighbour advertisement (IPv6) right after it is added — the kernel sends nothing itself, and
+// without an announcement a moved VIP stayed unreachable for 41 s here (DESIGN §4). A short burst covers a
+// lost first frame; then a repeat every arpRate ms while holding keeps switches and neighbours current.
+import { isIP } from 'node:net';
+import type { Logger } from '../election/index.js';
+import type { VipProvider } from './provider.js';
+
+export interface LinkState {
+  mac: string;
+  up: boolean;
+}
+
+/** What the provider needs of rtnetlink (src/vip/address.ts implements it). */
+export interface AddressPort {
+  link(ifname: string): Promise<LinkState>;
+  has(ifname: string, ip: string, prefix: number): Promise<boolean>;
+  add(ifname: string, ip: string, prefix: number, opts: { label?: string }): Promise<unknown>;
+  remove(ifname: string, ip: string, prefix: number): Promise<unknown>;
+  find(ip: string): Promise<{ ifname: string; prefix: number }[]>;
+}
+
+/** What it needs of the native addon: a kept-open AF_PACKET socket per interface. */
+export interface PacketPort {
+  open(ifname: string): number;
+  send(fd: number, frame: Buffer): void;
+  close(fd: number): void;
+}
+
+export interface FrameBuilder {
+  (mac: string, vip: string): Buffer;
+}
+
+export interface ArpProviderOptions {
+  ifname: string;
+  vip: string;
+  prefix: number;
+  /** false: only add/remove the address (--arp=false on an interface). */
+  announce: boolean;
+  arpRateMs: number;
+  addresses: AddressPort;
+  packets: PacketPort;
+  /** Builds the GARP request (IPv4) or the unsolicited NA (IPv6) for `vip` from `mac`. */
+  frame: FrameBuilder;
+  log: Logger;
+  /** Extra announcements after the first, ms after acquiring. */
+  burstMs?: number[];
+}
+
+const DEFAULT_BURST_MS = [50, 250, 1000];
+
+export class ArpProvider implements VipProvider {
+  readonly name: string;
+  private fd: number | null = null;
+  private frameBytes: Buffer | null = null;
+  private mac = '';
+  private linkUp = true;
+  private holding = false;
+  private timers: NodeJS.Timeout[] = [];
+  private readonly label: string | undefined;
+
+  constructor(private readonly o: ArpProviderOptions) {
+    this.name = o.announce ? 'arp' : 'address-only';
+    const label = `${o.ifname}:kvip`;
+    // Linux address labels are at most 15 characters and must start with the interface name.
+    this.label = isIP(o.vip) === 4 && label.length <= 15 ? label : undefined;
+  }
+
+  async prepare(): Promise<void> {
+    const link = await this.o.addresses.link(this.o.ifname);
+    this.mac = link.mac;
+    this.linkUp = link.up;
+    // A VIP left by an earlier run (SIGKILL, then the kubelet restarted us) goes before anything else.
+    for (const stale of await this.o.addresses.find(this.o.vip)) {
+      await this.o.addresses.remove(stale.ifname, this.o.vip, stale.prefix);
+      this.o.log.warn(
+        { vip: this.o.vip, interface: stale.ifname },
+        'removed a stale virtual IP left by an earlier run',
+      );
+    }
+    if (this.o.announce) {
+      this.fd = this.o.packets.open(this.o.ifname);
+      this.frameBytes = this.o.frame(this.mac, this.o.vip);
+    }
+  }
+
+  async acquire(): Promise<void> {
+    await this.o.addresses.add(this.o.ifname, this.o.vip, this.o.prefix, { label: this.label });
+    this.holding = true;
+    this.o.log.info(
+      { vip: `${this.o.vip}/${this.o.prefix}`, interface: this.o.ifname },
+      'added the virtual IP',
+    );
+    if (!this.o.announce) return;
+    this.announce('first');
+    this.schedule();
+  }
+
+  async release(): Promise<void> {
+    this.holding = false;
+    this.clearTimers();
+    await this.o.addresses.remove(this.o.ifname, this.o.vip, this.o.prefix);
+    this.o.log.info(
+      { vip: `${this.o.vip}/${this.o.prefix}`, interface: this.o.ifname },
+      'removed the virtual IP',
+    );
+  }
+
+  async reconcile(): Promise<void> {
+    if (!this.holding) return;
+    const link = await this.o.addresses.link(this.o.ifname);
+    const cameUp = link.up && !this.linkUp;
+    this.linkUp = link.up;
+    if (link.mac !== this.mac && this.o.announce) {
+      this.mac = link.mac;
+      this.frameBytes = this.o.frame(this.mac, this.o.vip);
+    }
+    if (!(await this.o.addresses.has(this.o.ifname, this.o.vip, this.o.prefix))) {
+      await this.o.addresses.add(this.o.ifname, this.o.vip, this.o.prefix, { label: this.label });
+      this.o.log.warn(
+        { vip: this.o.vip, interface: this.o.ifname },
+        'the virtual IP was missing; added it back',
+      );
+      if (this.o.announce) this.announce('repair');
+    } else if (cameUp && this.o.announce) {
+      this.announce('link up');
+    }
+  }
+
+  async close(): Promise<void> {
+    this.clearTimers();
+    if (this.fd !== null) this.o.packets.close(this.fd);
+    this.fd = null;
+  }
+
+  private schedule(): void {
+    this.clearTimers();
+    for (const ms of this.o.burstMs ?? DEFAULT_BURST_MS)
+      this.timers.push(setTimeout(() => this.announce('burst'), ms));
+    this.timers.push(setInterval(() => this.announce('repeat'), this.o.arpRateMs));
+  }
+
+  private announce(why: 'first' | 'burst' | 'repeat' | 'repair' | 'link up'): void {
+    if (!this.holding || this.fd === null || !this.frameBytes) return;
+    const kind = isIP(this.o.vip) === 6 ? 'unsolicited neighbour advertisement' : 'gratuitous ARP';
+    try {
+      this.o.packets.send(this.fd, this.frameBytes);
+      const fields = { vip: this.o.vip, mac: this.mac, interface: this.o.ifname, why };
+      if (why === 'repeat' || why === 'burst') this.o.log.debug(fields, `sent ${kind}`);
+      else
+        this.o.log.info(fields, `Broadcasting ${kind} for ${this.o.vip} (${this.mac}) via ${this.o.ifname}`);
+    } catch (err) {
+      // ENETDOWN while the link is down: the reconcile tick announces again when it comes back.
+      this.o.log.warn(
+        { err: err instanceof Error ? err.message : String(err), why },
+        `failed to send ${kind}`,
+      );
+    }
+  }
+
+  private clearTimers(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers = [];
+  }
+}

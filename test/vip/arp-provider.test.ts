@@ -1,0 +1,135 @@
+// The ARP provider's order of operations against recording ports (the kernel side is tested in netns).
+import { jest } from '@jest/globals';
+import { ArpProvider, type AddressPort, type PacketPort } from '../../src/vip/arp.js';
+
+const log = { debug() {}, info() {}, warn() {}, error() {} };
+
+function ports() {
+  const calls: string[] = [];
+  const state = {
+    addrs: new Set<string>(),
+    up: true,
+    mac: '02:00:00:00:00:01',
+    stale: [] as { ifname: string; prefix: number }[],
+  };
+  const addresses: AddressPort = {
+    link: async () => ({ mac: state.mac, up: state.up }),
+    has: async (i, ip, p) => state.addrs.has(`${i} ${ip}/${p}`),
+    add: async (i, ip, p, o) => {
+      calls.push(`add ${i} ${ip}/${p} ${o.label ?? '-'}`);
+      state.addrs.add(`${i} ${ip}/${p}`);
+    },
+    remove: async (i, ip, p) => {
+      calls.push(`remove ${i} ${ip}/${p}`);
+      state.addrs.delete(`${i} ${ip}/${p}`);
+    },
+    find: async () => state.stale,
+  };
+  const packets: PacketPort = {
+    open: (i) => {
+      calls.push(`open ${i}`);
+      return 7;
+    },
+    send: (fd, frame) => void calls.push(`send ${fd} ${frame.toString()}`),
+    close: (fd) => void calls.push(`close ${fd}`),
+  };
+  return { calls, state, addresses, packets };
+}
+
+function provider(p: ReturnType<typeof ports>, vip = '198.51.100.10', announce = true) {
+  return new ArpProvider({
+    ifname: 'eth0',
+    vip,
+    prefix: vip.includes(':') ? 128 : 32,
+    announce,
+    arpRateMs: 3000,
+    addresses: p.addresses,
+    packets: p.packets,
+    frame: (mac, ip) => Buffer.from(`${mac}>${ip}`),
+    log,
+    burstMs: [50],
+  });
+}
+
+describe('ArpProvider', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('removes a stale VIP before opening the socket, then adds the VIP and announces at once', async () => {
+    const p = ports();
+    p.state.stale = [{ ifname: 'eth1', prefix: 24 }];
+    const arp = provider(p);
+    await arp.prepare();
+    await arp.acquire();
+    expect(p.calls).toEqual([
+      'remove eth1 198.51.100.10/24',
+      'open eth0',
+      'add eth0 198.51.100.10/32 eth0:kvip',
+      'send 7 02:00:00:00:00:01>198.51.100.10',
+    ]);
+  });
+
+  it('repeats the announcement in a burst and then every arpRate while holding, and stops on release', async () => {
+    const p = ports();
+    const arp = provider(p);
+    await arp.prepare();
+    await arp.acquire();
+    jest.advanceTimersByTime(50);
+    jest.advanceTimersByTime(3000 * 2);
+    expect(p.calls.filter((c) => c.startsWith('send'))).toHaveLength(1 + 1 + 2);
+    await arp.release();
+    jest.advanceTimersByTime(30000);
+    expect(p.calls.filter((c) => c.startsWith('send'))).toHaveLength(4);
+    expect(p.calls.at(-1)).toBe('remove eth0 198.51.100.10/32');
+  });
+
+  it('repairs a removed VIP and re-announces when the link comes back up', async () => {
+    const p = ports();
+    const arp = provider(p);
+    await arp.prepare();
+    await arp.acquire();
+    p.state.addrs.clear();
+    await arp.reconcile();
+    expect(p.calls.slice(-2)).toEqual([
+      'add eth0 198.51.100.10/32 eth0:kvip',
+      'send 7 02:00:00:00:00:01>198.51.100.10',
+    ]);
+    p.state.up = false;
+    await arp.reconcile();
+    p.state.up = true;
+    p.state.mac = '02:00:00:00:00:02';
+    await arp.reconcile();
+    expect(p.calls.at(-1)).toBe('send 7 02:00:00:00:00:02>198.51.100.10');
+  });
+
+  it('does nothing on reconcile when it does not hold the VIP', async () => {
+    const p = ports();
+    const arp = provider(p);
+    await arp.prepare();
+    await arp.reconcile();
+    expect(p.calls).toEqual(['open eth0']);
+  });
+
+  it('IPv6 VIPs get no label; address-only mode never opens a socket', async () => {
+    const p = ports();
+    const v6 = provider(p, '2001:db8::10');
+    await v6.prepare();
+    await v6.acquire();
+    expect(p.calls).toContain('add eth0 2001:db8::10/128 -');
+    const q = ports();
+    const quiet = provider(q, '198.51.100.10', false);
+    await quiet.prepare();
+    await quiet.acquire();
+    await quiet.release();
+    await quiet.close();
+    expect(q.calls).toEqual(['add eth0 198.51.100.10/32 eth0:kvip', 'remove eth0 198.51.100.10/32']);
+  });
+
+  it('closes the socket on close', async () => {
+    const p = ports();
+    const arp = provider(p);
+    await arp.prepare();
+    await arp.close();
+    expect(p.calls).toEqual(['open eth0', 'close 7']);
+  });
+});

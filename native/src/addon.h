@@ -1,0 +1,12 @@
+/* Each concern registers its functions on the module's exports; addon.c calls them all. */
+#ifndef KVIP_ADDON_H
+#define KVIP_ADDON_H
+
+#include <node_api.h>
+
+/* packet.c: openPacket, sendPacket, closePacket (AF_PACKET raw frames: gratuitous ARP, unsolicited NA). */
+napi_status kvip_packet_init(napi_env env, napi_value exports);
+
+/* Next: tcp_md5.c (BGP sessions with TCP_MD5SIG) adds kvip_tcp_md5_init here. */
+
+#endif

@@ -1,0 +1,84 @@
+/* See errors.h. */
+#include "errors.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *kvip_errno_name(int err, char *buf, size_t len) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+  const char *name = strerrorname_np(err);
+  if (name != NULL) return name;
+#else
+  switch (err) {
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case EINTR: return "EINTR";
+    case ENXIO: return "ENXIO";
+    case EBADF: return "EBADF";
+    case EAGAIN: return "EAGAIN";
+    case ENOMEM: return "ENOMEM";
+    case EACCES: return "EACCES";
+    case EFAULT: return "EFAULT";
+    case ENODEV: return "ENODEV";
+    case EINVAL: return "EINVAL";
+    case EMFILE: return "EMFILE";
+    case ENFILE: return "ENFILE";
+    case ENOTSOCK: return "ENOTSOCK";
+    case EMSGSIZE: return "EMSGSIZE";
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case ENOBUFS: return "ENOBUFS";
+    case ENETDOWN: return "ENETDOWN";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    default: break;
+  }
+#endif
+  snprintf(buf, len, "E%d", err);
+  return buf;
+}
+
+napi_value kvip_throw_errno(napi_env env, int err, const char *op, const char *what, const char *syscall) {
+  char namebuf[16];
+  char message[256];
+  const char *name = kvip_errno_name(err, namebuf, sizeof namebuf);
+  snprintf(message, sizeof message, "%s(%s): %s (%s)", op, what, name, strerror(err));
+
+  napi_value code, msg, error, sys;
+  if (napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code) != napi_ok ||
+      napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg) != napi_ok ||
+      napi_create_error(env, code, msg, &error) != napi_ok) {
+    napi_throw_error(env, name, message);
+    return NULL;
+  }
+  if (syscall != NULL && napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sys) == napi_ok) {
+    napi_set_named_property(env, error, "syscall", sys);
+  }
+  napi_throw(env, error);
+  return NULL;
+}
+
+napi_value kvip_throw_type(napi_env env, const char *message) {
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
+  return NULL;
+}
+
+int kvip_get_fd(napi_env env, napi_value value, const char *op) {
+  char message[128];
+  napi_valuetype type;
+  double d;
+  if (napi_typeof(env, value, &type) != napi_ok || type != napi_number ||
+      napi_get_value_double(env, value, &d) != napi_ok || !(d >= 0) || d > 2147483647.0 || d != floor(d)) {
+    snprintf(message, sizeof message, "%s: fd must be an integer >= 0", op);
+    kvip_throw_type(env, message);
+    return -1;
+  }
+  return (int)d;
+}
+
+napi_status kvip_export(napi_env env, napi_value exports, const char *name, napi_callback fn) {
+  napi_value value;
+  napi_status status = napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &value);
+  if (status != napi_ok) return status;
+  return napi_set_named_property(env, exports, name, value);
+}

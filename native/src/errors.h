@@ -1,0 +1,26 @@
+/*
+ * Error helpers shared by every part of the addon: each failure becomes a JS Error whose .code is the errno
+ * name ("ENODEV") and whose message names the operation and its object, e.g.
+ * "openPacket(eth9): ENODEV (No such device)". .syscall names the failing C call.
+ */
+#ifndef KVIP_ERRORS_H
+#define KVIP_ERRORS_H
+
+#include <node_api.h>
+
+/* The errno's symbolic name ("EPERM"), or "E<number>" for one this libc cannot name. buf: >= 16 bytes. */
+const char *kvip_errno_name(int err, char *buf, size_t len);
+
+/* Throws Error{message: "<op>(<what>): <ENAME> (<strerror>)", code: ENAME, syscall}. Returns NULL. */
+napi_value kvip_throw_errno(napi_env env, int err, const char *op, const char *what, const char *syscall);
+
+/* Throws TypeError{code: "ERR_INVALID_ARG_TYPE"} with the given message. Returns NULL. */
+napi_value kvip_throw_type(napi_env env, const char *message);
+
+/* Reads an integer argument >= 0 (a file descriptor). On failure a TypeError is pending and -1 is returned. */
+int kvip_get_fd(napi_env env, napi_value value, const char *op);
+
+/* Registers fn as exports[name]. Returns napi_ok or the failing status. */
+napi_status kvip_export(napi_env env, napi_value exports, const char *name, napi_callback fn);
+
+#endif

@@ -1,0 +1,90 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// kvip's N-API addon (native/, plain C): raw AF_PACKET frames now, a TCP_MD5SIG socket for BGP later. It is
+// built by `npm ci` (the package's install script) into native/build/Release/kvip_native.node and loaded on
+// first use, so commands that never send a frame (manifest, --help) work without it.
+
+/** The functions the addon exports (native/src/*.c). Failures throw an Error with `.code` = errno name. */
+export interface NativeAddon {
+  openPacket(ifname: string): number;
+  sendPacket(fd: number, frame: Uint8Array): number;
+  closePacket(fd: number): void;
+}
+
+/** An error thrown by the addon: `.code` is the errno name (EPERM, ENODEV, ...), `.syscall` the C call. */
+export interface NativeError extends Error {
+  code: string;
+  syscall?: string;
+}
+
+export const NOT_BUILT_MESSAGE = 'kvip native addon not built: run `npm ci` (or `npm run build:native`)';
+
+// package.json (name "kvip") sits above src/native (sources, tests) and dist/native (the build): walk up to it.
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string };
+      if (pkg.name === 'kvip') return dir;
+    } catch {
+      // not here; try the parent
+    }
+    dir = dirname(dir);
+  }
+  throw new Error(
+    `kvip native addon: cannot find kvip's package.json above ${fileURLToPath(import.meta.url)}`,
+  );
+}
+
+/** Where the addon is expected: <package root>/native/build/Release/kvip_native.node. */
+export function nativeAddonPath(): string {
+  return join(packageRoot(), 'native', 'build', 'Release', 'kvip_native.node');
+}
+
+/** Loads the addon from path (uncached); throws NOT_BUILT_MESSAGE when the file is missing. */
+export function loadAddon(path: string): NativeAddon {
+  if (!existsSync(path)) throw new Error(`${NOT_BUILT_MESSAGE} (${path} is missing)`);
+  const require = createRequire(import.meta.url);
+  try {
+    return require(path) as NativeAddon;
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new Error(`kvip native addon at ${path} does not load (npm run build:native): ${why}`, {
+      cause: err,
+    });
+  }
+}
+
+let addon: NativeAddon | undefined;
+
+/** The addon, loaded on first use from nativeAddonPath() and kept. */
+export function loadNative(): NativeAddon {
+  addon ??= loadAddon(nativeAddonPath());
+  return addon;
+}
+
+/**
+ * Opens an AF_PACKET raw socket bound to `ifname` (it receives nothing) and returns its fd. Keep it open for as
+ * long as frames may be sent: closing one blocks the event loop for 8-20 ms, a send takes microseconds.
+ * Throws ENODEV for an unknown interface, EPERM without CAP_NET_RAW.
+ */
+export function openPacket(ifname: string): number {
+  return loadNative().openPacket(ifname);
+}
+
+/**
+ * Sends one whole Ethernet frame (destination MAC first, >= 14 bytes, no FCS) out of the socket's interface;
+ * returns the bytes sent. Never blocks: a full device queue throws EAGAIN/ENOBUFS; a down link ENETDOWN; a
+ * removed interface ENXIO/ENODEV; an fd that is not an open AF_PACKET socket EBADF/ENOTSOCK.
+ */
+export function sendPacket(fd: number, frame: Uint8Array): number {
+  return loadNative().sendPacket(fd, frame);
+}
+
+/** Closes a socket from openPacket (blocks 8-20 ms: the kernel waits for an RCU grace period). */
+export function closePacket(fd: number): void {
+  loadNative().closePacket(fd);
+}

@@ -1,0 +1,295 @@
+// VIP address management: add, remove and find the VIP on a network interface through rtnetlink (the port
+// in ./netlink.ts), in the calling process's network namespace. Idempotent (add of a present address is
+// 'present', remove of an absent one is 'absent'), IPv6 always with IFA_F_NODAD so the VIP is usable at once,
+// and every failure is a VipAddressError whose message names the cause and the fix in one line.
+import { isIP } from 'node:net';
+import {
+  NetlinkErrno,
+  openRtnl,
+  type Family,
+  type RtAddress,
+  type RtLink,
+  type RtnlPort,
+} from './netlink.js';
+
+/** Linux interface names and IPv4 address labels: at most IFNAMSIZ - 1 characters. */
+const IFNAMSIZ_MAX = 15;
+
+export interface LinkInfo {
+  index: number;
+  name: string;
+  /** Hardware address as aa:bb:cc:dd:ee:ff ('' for a link without one). */
+  mac: string;
+  /** Administratively up (IFF_UP). */
+  up: boolean;
+  /** The driver reports carrier (IFF_LOWER_UP); a veth whose peer is down has none. */
+  carrier: boolean;
+  mtu?: number;
+}
+
+export interface AddOptions {
+  /**
+   * IPv4 address label: either the part after the colon ('kvip' -> 'eth0:kvip') or a full label that starts
+   * with the interface name. Dropped (no label) if the result would be longer than 15 characters; ignored for
+   * IPv6, which has no labels.
+   */
+  label?: string;
+}
+
+export type VipAddressErrorCode =
+  | 'ENODEV'
+  | 'EPERM'
+  | 'EAFNOSUPPORT'
+  | 'EADDRNOTAVAIL'
+  | 'EEXIST'
+  | 'EINVAL'
+  | 'ECLOSED'
+  | 'ENOTSUP'
+  | (string & {});
+
+export class VipAddressError extends Error {
+  override name = 'VipAddressError';
+  constructor(
+    readonly code: VipAddressErrorCode,
+    message: string,
+    /** The errno the kernel returned, when `code` is a translation of it (EACCES -> EAFNOSUPPORT). */
+    readonly errno?: string,
+  ) {
+    super(message);
+  }
+}
+
+interface ParsedIp {
+  family: Family;
+  bytes: Buffer;
+}
+
+function ipv6Bytes(ip: string): Buffer {
+  let s = ip;
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+  if (dotted?.[1] !== undefined) {
+    const [a = 0, b = 0, c = 0, d = 0] = dotted[1].split('.').map(Number);
+    s = s.slice(0, dotted.index) + ((a << 8) | b).toString(16) + ':' + ((c << 8) | d).toString(16);
+  }
+  const groups = (part: string | undefined): number[] =>
+    part === undefined || part === '' ? [] : part.split(':').map((g) => parseInt(g, 16));
+  const [head, tail] = s.split('::');
+  const left = groups(head);
+  const right = groups(tail);
+  const all = s.includes('::')
+    ? [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right]
+    : left;
+  const out = Buffer.alloc(16);
+  all.forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  return out;
+}
+
+function parseIp(ip: string): ParsedIp | undefined {
+  const family = isIP(ip);
+  if (family === 4) return { family, bytes: Buffer.from(ip.split('.').map(Number)) };
+  if (family === 6 && !ip.includes('%')) return { family, bytes: ipv6Bytes(ip) };
+  return undefined;
+}
+
+function formatMac(mac: Buffer): string {
+  return [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/** The IPv4 label to use, or undefined for none. */
+export function ipv4Label(ifname: string, label: string | undefined): string | undefined {
+  if (label === undefined || label === '') return undefined;
+  const full = label === ifname || label.startsWith(`${ifname}:`) ? label : `${ifname}:${label}`;
+  return full.length <= IFNAMSIZ_MAX ? full : undefined;
+}
+
+const CAP_FIX = 'run as root or add NET_ADMIN to the pod';
+
+export class AddressManager {
+  private closed = false;
+
+  /** Use AddressManager.open(); the port is injectable for tests. */
+  constructor(private readonly port: RtnlPort) {}
+
+  /** Opens an rtnetlink socket in this process's network namespace. */
+  static async open(): Promise<AddressManager> {
+    try {
+      return new AddressManager(await openRtnl());
+    } catch (err) {
+      const e = err instanceof NetlinkErrno ? err : new NetlinkErrno('EIO', String(err));
+      throw new VipAddressError(e.code, `cannot open an rtnetlink socket (${e.code}): ${e.message}`);
+    }
+  }
+
+  async link(ifname: string): Promise<LinkInfo> {
+    const l = await this.resolve(ifname);
+    return {
+      index: l.index,
+      name: l.name,
+      mac: formatMac(l.mac),
+      up: l.up,
+      carrier: l.lowerUp,
+      ...(l.mtu !== undefined ? { mtu: l.mtu } : {}),
+    };
+  }
+
+  /** Whether ifname has exactly ip/prefix. */
+  async has(ifname: string, ip: string, prefix: number): Promise<boolean> {
+    const addr = checkAddress(ip, prefix);
+    const l = await this.resolve(ifname);
+    return (await this.onLink(l.index, addr)).some((a) => a.prefix === prefix);
+  }
+
+  async add(ifname: string, ip: string, prefix: number, opts: AddOptions = {}): Promise<'added' | 'present'> {
+    const addr = checkAddress(ip, prefix);
+    const l = await this.resolve(ifname);
+    const label = addr.family === 4 ? ipv4Label(l.name, opts.label) : undefined;
+    try {
+      await this.port.addAddress({
+        index: l.index,
+        family: addr.family,
+        prefix,
+        address: addr.bytes,
+        ...(label !== undefined ? { label } : {}),
+        nodad: addr.family === 6,
+      });
+      return 'added';
+    } catch (err) {
+      const e = err instanceof NetlinkErrno ? err : new NetlinkErrno('EIO', String(err));
+      if (e.code === 'EEXIST') {
+        const there = await this.onLink(l.index, addr);
+        if (there.some((a) => a.prefix === prefix)) return 'present';
+        const other = there[0];
+        if (other !== undefined) {
+          throw new VipAddressError(
+            'EEXIST',
+            `${ip} is already on ${ifname} as /${other.prefix}, not /${prefix}: remove it first ` +
+              `(ip addr del ${ip}/${other.prefix} dev ${ifname})`,
+          );
+        }
+      }
+      throw this.failure(e, `adding ${ip}/${prefix} to ${ifname}`, ifname, addr.family);
+    }
+  }
+
+  async remove(ifname: string, ip: string, prefix: number): Promise<'removed' | 'absent'> {
+    const addr = checkAddress(ip, prefix);
+    const l = await this.resolve(ifname);
+    try {
+      await this.port.deleteAddress({ index: l.index, family: addr.family, prefix, address: addr.bytes });
+      return 'removed';
+    } catch (err) {
+      const e = err instanceof NetlinkErrno ? err : new NetlinkErrno('EIO', String(err));
+      if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOENT' || e.code === 'ESRCH') return 'absent';
+      throw this.failure(e, `removing ${ip}/${prefix} from ${ifname}`, ifname, addr.family);
+    }
+  }
+
+  /** Every interface's addresses equal to ip (any prefix): used at start to remove a stale VIP left by an earlier run. */
+  async find(ip: string): Promise<{ ifname: string; prefix: number }[]> {
+    const addr = parseIp(ip);
+    if (addr === undefined) throw new VipAddressError('EINVAL', `${JSON.stringify(ip)} is not an IP address`);
+    const matches = (await this.addresses(addr.family)).filter((a) => a.address.equals(addr.bytes));
+    if (matches.length === 0) return [];
+    const names = new Map((await this.call(() => this.port.links())).map((l) => [l.index, l.name]));
+    return matches.map((a) => ({ ifname: names.get(a.index) ?? `if${a.index}`, prefix: a.prefix }));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.port.close();
+  }
+
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new VipAddressError('ECLOSED', 'the AddressManager is closed');
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof VipAddressError) throw err;
+      const e = err instanceof NetlinkErrno ? err : new NetlinkErrno('EIO', String(err));
+      throw new VipAddressError(e.code, `rtnetlink request failed (${e.code}): ${e.message}`);
+    }
+  }
+
+  private async resolve(ifname: string): Promise<RtLink> {
+    if (ifname === '' || ifname.length > IFNAMSIZ_MAX || /[\s/:]/.test(ifname)) {
+      throw new VipAddressError(
+        'EINVAL',
+        `${JSON.stringify(ifname)} is not a valid interface name (1-15 characters, no '/', ':' or spaces)`,
+      );
+    }
+    if (this.closed) throw new VipAddressError('ECLOSED', 'the AddressManager is closed');
+    try {
+      return await this.port.link(ifname);
+    } catch (err) {
+      const e = err instanceof NetlinkErrno ? err : new NetlinkErrno('EIO', String(err));
+      if (e.code === 'ENODEV') throw missingInterface(ifname);
+      throw new VipAddressError(e.code, `looking up interface ${ifname} failed (${e.code}): ${e.message}`);
+    }
+  }
+
+  /** Addresses of one family; none when the kernel has that family disabled altogether. */
+  private async addresses(family: Family): Promise<RtAddress[]> {
+    try {
+      return await this.call(() => this.port.addresses(family));
+    } catch (err) {
+      if (family === 6 && err instanceof VipAddressError && /^(EAFNOSUPPORT|EOPNOTSUPP)$/.test(err.code)) {
+        return [];
+      }
+      throw err;
+    }
+  }
+
+  private async onLink(index: number, addr: ParsedIp): Promise<RtAddress[]> {
+    return (await this.addresses(addr.family)).filter(
+      (a) => a.index === index && a.address.equals(addr.bytes),
+    );
+  }
+
+  private failure(e: NetlinkErrno, what: string, ifname: string, family: Family): VipAddressError {
+    switch (e.code) {
+      case 'EPERM':
+        return new VipAddressError('EPERM', `${what} needs CAP_NET_ADMIN (EPERM): ${CAP_FIX}`);
+      case 'ENODEV':
+        return missingInterface(ifname);
+      case 'EACCES':
+      case 'EAFNOSUPPORT':
+      case 'EOPNOTSUPP':
+        if (family === 6) {
+          return new VipAddressError(
+            'EAFNOSUPPORT',
+            `IPv6 is disabled on ${ifname} (${e.code}): set net.ipv6.conf.${ifname}.disable_ipv6=0 ` +
+              '(and no ipv6.disable=1 on the kernel command line), or use an IPv4 VIP',
+            e.code,
+          );
+        }
+        if (e.code === 'EACCES') {
+          return new VipAddressError('EPERM', `${what} was refused (EACCES): ${CAP_FIX}`, e.code);
+        }
+        break;
+      case 'EADDRNOTAVAIL':
+        return new VipAddressError(
+          'EADDRNOTAVAIL',
+          `${what} failed: the kernel does not accept this address there (EADDRNOTAVAIL)`,
+        );
+    }
+    return new VipAddressError(e.code, `${what} failed (${e.code}): ${e.message}`);
+  }
+}
+
+function missingInterface(ifname: string): VipAddressError {
+  return new VipAddressError(
+    'ENODEV',
+    `interface ${ifname} does not exist (ip link show lists them): check --interface / vip_interface`,
+  );
+}
+
+function checkAddress(ip: string, prefix: number): ParsedIp {
+  const addr = parseIp(ip);
+  if (addr === undefined) throw new VipAddressError('EINVAL', `${JSON.stringify(ip)} is not an IP address`);
+  const max = addr.family === 4 ? 32 : 128;
+  if (!Number.isInteger(prefix) || prefix < 1 || prefix > max) {
+    throw new VipAddressError('EINVAL', `prefix length ${prefix} is not valid for ${ip} (1-${max})`);
+  }
+  return addr;
+}

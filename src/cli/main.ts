@@ -12,7 +12,8 @@ import {
 import { VERSION } from '../version.js';
 import { ElectionConfigError, KubeConfigError, LeaseForbiddenError } from '../election/index.js';
 import { addSchemaOptions, rawInput } from './options.js';
-import { start } from './start.js';
+import { runStart } from '../service/run.js';
+import { VipAddressError } from '../vip/address.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -23,6 +24,14 @@ export interface Io {
   out: (text: string) => void;
   err: (text: string) => void;
   env: NodeJS.ProcessEnv;
+  /** Resolves when `kvip start` should stop; default: SIGTERM or SIGINT. */
+  stopSignal?: Promise<string>;
+}
+
+function processStopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve(sig));
+  });
 }
 
 class ExitRequest extends Error {
@@ -84,7 +93,12 @@ function buildProgram(io: Io): Command {
     program.command('start').description('run kvip: elect a leader and hold the VIP'),
     RUNTIME_KEYS,
   ).action(async function (this: Command) {
-    const code = await start(loadConfig(rawInput(this, RUNTIME_KEYS, io.env), 'start'), io);
+    const config = loadConfig(rawInput(this, RUNTIME_KEYS, io.env), 'start');
+    const code = await runStart(config, {
+      err: io.err,
+      env: io.env,
+      stopSignal: io.stopSignal ?? processStopSignal(),
+    });
     if (code !== EXIT_OK) throw new ExitRequest(code);
   });
   addSchemaOptions(
@@ -110,7 +124,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       err instanceof ConfigError ||
       err instanceof KubeConfigError ||
       err instanceof ElectionConfigError ||
-      err instanceof LeaseForbiddenError
+      err instanceof LeaseForbiddenError ||
+      err instanceof VipAddressError
     ) {
       io.err(`kvip: ${oneLine(err.message)}\n`);
       return EXIT_USAGE;

@@ -403,7 +403,7 @@ export class Elector {
     const holder = this.observed?.holderIdentity ?? '';
     if (holder === '' || holder === this.reportedLeader) return;
     this.reportedLeader = holder;
-    this.log.info({ leader: holder }, 'new leader elected');
+    this.log.debug({ leader: holder }, 'new leader elected');
     try {
       this.callbacks.onNewLeader(holder);
     } catch (err) {

@@ -25,6 +25,6 @@ export function createLogger(
       redact: { paths: REDACTED_FIELDS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    destination as pino.DestinationStream,
+    destination,
   );
 }

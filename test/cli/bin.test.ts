@@ -5,6 +5,9 @@ import { fileURLToPath } from 'node:url';
 const BIN = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
 
 function kvip(args: string[], env: NodeJS.ProcessEnv = {}) {
+  // As in helpers/cli.ts: `start` here runs in the host namespace, so only on interfaces that do not exist.
+  if (args[0] === 'start' && !args.includes('kvnope0'))
+    throw new Error('refusing to run start on a real interface');
   const r = spawnSync(process.execPath, [BIN, ...args], {
     encoding: 'utf8',
     env: { PATH: process.env.PATH, ...env },
@@ -42,10 +45,19 @@ describe('kvip binary', () => {
     expect(r.err).toBe('kvip: --vip must be an IPv4 or IPv6 address (got "192.168.0.750")\n');
   });
 
-  it.each([['start'], ['check']])('%s is declared but exits 3 until it is implemented', (cmd) => {
-    const r = kvip([cmd, '--vip', '198.51.100.10', '--interface', 'eth0']);
+  it('check is declared but exits 3 until it is implemented', () => {
+    const r = kvip(['check', '--vip', '198.51.100.10', '--interface', 'kvnope0']);
     expect(r.code).toBe(3);
     expect(r.err).toMatch(/not implemented yet/);
+  });
+
+  // Never a real interface here: `start` would change the host's networking.
+  it('start on an interface that does not exist is exit 2, one line, before anything changes', () => {
+    const r = kvip(['start', '--vip', '198.51.100.10', '--interface', 'kvnope0']);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(/^kvip: interface kvnope0 does not exist .*--interface/);
+    expect(r.err.trimEnd().split('\n')).toHaveLength(1);
   });
 
   it('lists env names and defaults in --help', () => {

@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { startFakeApiServer, type FakeApiServer } from '../fakes/apiserver/server.js';
 import { runCli } from '../helpers/cli.js';
 
+// An interface that does not exist: these tests run in the host's namespace and must never change it.
 const ARGS = [
   'start',
   '--vip',
   '198.51.100.10',
   '--interface',
-  'eth0',
+  'kvnope0',
   '--leaderElection',
   '--nodeName',
   'cp1',
@@ -54,16 +55,17 @@ describe('kvip start preflight', () => {
     expect(r.err.trimEnd().split('\n')).toHaveLength(1);
   });
 
-  it('an API server answering 503 is a warning, not a failure', async () => {
+  it('an API server answering 503 is a warning, not a failure: start goes on to the interface', async () => {
     server.setFault('cp1', { kind: 'status', code: 503 });
-    const r = await runCli([...ARGS, '--k8sConfigPath', kubeconfig]);
-    expect(r.err).toMatch(/warning: lease kube-system\/plndr-cp-lock not reachable yet .*503/);
-    expect(r.code).toBe(3);
+    const r = await runCli([...ARGS, '--k8sConfigPath', kubeconfig, '--logLevel', 'warn']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^kvip: interface kvnope0 does not exist/m);
   });
 
-  it('passes the preflight when the lease is reachable', async () => {
+  it('a missing interface is exit 2 after the lease preflight, before anything changes', async () => {
     const r = await runCli([...ARGS, '--k8sConfigPath', kubeconfig]);
-    expect(r.err).toBe('kvip start: preflight passed; holding the VIP is not implemented yet\n');
-    expect(r.code).toBe(3);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(/^kvip: interface kvnope0 does not exist/m);
   });
 });

@@ -8,6 +8,14 @@ export interface CliResult {
 
 /** The CLI in-process: same parsing, validation and output as the binary, without a process per case. */
 export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  // In-process tests run in the host's network namespace: `start` may only ever see interfaces that do not
+  // exist (kvnope*), or it would put a VIP on this machine. Namespace tests run the built CLI inside netns.
+  if (args[0] === 'start' && !args.includes('--help')) {
+    const i = args.indexOf('--interface');
+    const iface = i >= 0 ? args[i + 1] : (env.vip_interface ?? '');
+    if (!iface?.startsWith('kvnope') && !args.includes('--packet') && !args.includes('--image'))
+      throw new Error(`runCli: refusing to run start on interface "${iface}" in the host namespace`);
+  }
   let out = '';
   let err = '';
   const code = await run(args, {

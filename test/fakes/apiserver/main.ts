@@ -1,11 +1,13 @@
 // Runs the fake kube-apiserver as its own process (e.g. inside a network namespace, for end-to-end tests):
 //
 //   node --import tsx test/fakes/apiserver/main.ts [--host 127.0.0.1] [--port 6443] [--tls] [--clients a,b,c]
-//        [--kubeconfig-dir DIR] [--control-port N] [--bookmark-interval-ms N]
+//        [--kubeconfig-dir DIR] [--control-port N | --control-socket PATH] [--bookmark-interval-ms N]
 //
 // --clients creates one bearer token per client (without it: no auth); --kubeconfig-dir writes
 // DIR/<client>.kubeconfig for each (and DIR/ca.crt with --tls). The /_fake/ control routes (control.ts) are
-// served on the API port, or only on a separate plain-http port with --control-port. Prints
+// served on the API port, or only on a separate plain-http port with --control-port, or on a unix socket with
+// --control-socket (reachable from outside the fake's network namespace: sockets on the filesystem are not
+// namespaced). Prints
 // `control <url>` (with --control-port) and then `listening <url>` once ready; exits 0 on SIGTERM/SIGINT.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -23,6 +25,7 @@ const { values } = parseArgs({
     clients: { type: 'string' },
     'kubeconfig-dir': { type: 'string' },
     'control-port': { type: 'string' },
+    'control-socket': { type: 'string' },
     'bookmark-interval-ms': { type: 'string' },
   },
   strict: true,
@@ -34,6 +37,7 @@ const clients = (values.clients ?? '')
   .filter(Boolean);
 const tokens = clients.length ? Object.fromEntries(clients.map((c) => [newToken(), c])) : undefined;
 const controlPort = values['control-port'];
+const controlSocket = values['control-socket'];
 
 const fake = await startFakeApiServer({
   host: values.host,
@@ -41,7 +45,7 @@ const fake = await startFakeApiServer({
   tls: values.tls,
   ...(tokens ? { tokens } : {}),
   ...(values['bookmark-interval-ms'] ? { bookmarkIntervalMs: Number(values['bookmark-interval-ms']) } : {}),
-  control: controlPort === undefined,
+  control: controlPort === undefined && controlSocket === undefined,
 });
 
 const dir = values['kubeconfig-dir'];
@@ -54,11 +58,16 @@ if (dir) {
 }
 
 let control: ReturnType<typeof createServer> | undefined;
-if (controlPort !== undefined) {
+if (controlPort !== undefined || controlSocket !== undefined) {
   control = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://control.invalid');
     void handleControl(fake, req, res, url);
   });
+}
+if (control && controlSocket !== undefined) {
+  await new Promise<void>((resolve) => control!.listen(controlSocket, resolve));
+  process.stdout.write(`control unix:${controlSocket}\n`);
+} else if (control && controlPort !== undefined) {
   await new Promise<void>((resolve) => control!.listen(Number(controlPort), values.host, resolve));
   const port = (control.address() as AddressInfo).port;
   const host = values.host.includes(':') ? `[${values.host}]` : values.host;

@@ -1,0 +1,134 @@
+// `kvip start`: config -> preflight -> elector -> service -> provider, run until SIGTERM/SIGINT.
+// Everything that cannot fix itself (options, identity, kubeconfig, RBAC, interface, capabilities) is
+// checked before the first change to the host and reported as one line with exit 2.
+import { isIP } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { ConfigError, type Config } from '../config/index.js';
+import {
+  Elector,
+  KubeLeaseStore,
+  checkLeaseAccess,
+  loadKubeConfig,
+  systemClock,
+  validateElectorConfig,
+  type Logger,
+} from '../election/index.js';
+import { closePacket, openPacket, sendPacket } from '../native/index.js';
+import { AddressManager, VipAddressError } from '../vip/address.js';
+import { ArpProvider } from '../vip/arp.js';
+import { gratuitousArp, unsolicitedNa } from '../vip/frames.js';
+import { CAP_NET_ADMIN, CAP_NET_RAW, missingCapabilities } from './capabilities.js';
+import { createLogger } from './log.js';
+import { VipService, type ServiceOptions } from './service.js';
+import { leaseIdentity } from './identity.js';
+
+export interface RunIo {
+  err: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  /** Resolves when the process is asked to stop (SIGTERM/SIGINT). */
+  stopSignal: Promise<string>;
+  log?: Logger;
+}
+
+export const EXIT_NOT_IMPLEMENTED = 3;
+
+function ipv6Disabled(ifname: string): boolean {
+  try {
+    return readFileSync(`/proc/sys/net/ipv6/conf/${ifname}/disable_ipv6`, 'utf8').trim() === '1';
+  } catch {
+    return false;
+  }
+}
+
+export async function runStart(config: Config, io: RunIo): Promise<number> {
+  if (config.mode === 'packet-eip' || config.mode === 'bgp') {
+    io.err(`kvip start: the ${config.mode} provider is not implemented yet\n`);
+    return EXIT_NOT_IMPLEMENTED;
+  }
+  const log = io.log ?? createLogger(config.logLevel);
+  const missing = missingCapabilities([
+    { name: 'NET_ADMIN', bit: CAP_NET_ADMIN },
+    ...(config.arp ? [{ name: 'NET_RAW', bit: CAP_NET_RAW }] : []),
+  ]);
+  if (missing.length > 0)
+    throw new ConfigError(
+      `missing capabilit${missing.length > 1 ? 'ies' : 'y'} ${missing.join(', ')}: run as root or add them to the pod's securityContext`,
+    );
+
+  let elector: ElectorFactory | undefined;
+  if (config.leaderElection) {
+    elector = await prepareElection(config, io, log);
+  }
+
+  const addresses = await AddressManager.open();
+  try {
+    await addresses.link(config.interface);
+    if (isIP(config.vip) === 6 && ipv6Disabled(config.interface))
+      throw new ConfigError(`--vip ${config.vip} is IPv6 but IPv6 is disabled on ${config.interface}`);
+  } catch (err) {
+    addresses.close();
+    if (err instanceof VipAddressError) throw new ConfigError(err.message);
+    throw err;
+  }
+
+  const provider = new ArpProvider({
+    ifname: config.interface,
+    vip: config.vip,
+    prefix: config.prefixLength,
+    announce: config.arp,
+    arpRateMs: config.arpRate,
+    addresses,
+    packets: { open: openPacket, send: (fd, frame) => void sendPacket(fd, frame), close: closePacket },
+    frame: isIP(config.vip) === 6 ? unsolicitedNa : gratuitousArp,
+    log,
+  });
+  const service = new VipService({
+    provider,
+    elector,
+    log,
+    reconcileIntervalMs: Math.min(1000, config.retryPeriod * 1000),
+    stopStepTimeoutMs: Math.max(2000, config.renewDeadline * 1000),
+  });
+  try {
+    await service.start();
+  } catch (err) {
+    await provider.close().catch(() => undefined);
+    addresses.close();
+    const e = err as Error & { code?: string };
+    if (e.code === 'EPERM')
+      throw new ConfigError(
+        `${e.message}: kvip needs NET_ADMIN and NET_RAW (run as root or add them to the pod)`,
+      );
+    if (err instanceof VipAddressError) throw new ConfigError(err.message);
+    throw err;
+  }
+  const signal = await io.stopSignal;
+  log.info({ signal }, 'shutting down: dropping the virtual IP, then releasing the lease');
+  await service.stop();
+  addresses.close();
+  return 0;
+}
+
+type ElectorFactory = NonNullable<ServiceOptions['elector']>;
+
+async function prepareElection(config: Config, io: RunIo, log: Logger): Promise<ElectorFactory> {
+  const identity = leaseIdentity(config);
+  const timing = {
+    identity,
+    leaseDurationMs: config.leaseDuration * 1000,
+    renewDeadlineMs: config.renewDeadline * 1000,
+    retryPeriodMs: config.retryPeriod * 1000,
+    watch: true,
+  };
+  validateElectorConfig(timing);
+  const kc = loadKubeConfig({ inCluster: config.inCluster, path: config.k8sConfigPath }, io.env);
+  const store = new KubeLeaseStore(kc, config.namespace, config.leaseName);
+  const pre = await checkLeaseAccess(store, timing.renewDeadlineMs);
+  if (!pre.ok)
+    log.warn({ lease: store.description, err: pre.transient }, 'lease not reachable yet; will retry');
+  log.info(
+    { namespace: config.namespace, lease: config.leaseName, identity },
+    `Beginning cluster membership, namespace [${config.namespace}], lock name [${config.leaseName}], id [${identity}]`,
+  );
+  return (callbacks) => new Elector(timing, { store, clock: systemClock, callbacks, log });
+}

@@ -1,0 +1,366 @@
+// A control-plane cluster on one machine, in network namespaces: a bridge, N nodes (eth0 on the bridge), the
+// fake kube-apiserver and a client. Each node runs the real built CLI (`kvip start`) or keepalived, and a UDP
+// responder; the client probes the VIP every 2 ms; `ip monitor` on every node records each VIP add/delete.
+// Everything is named with a per-run tag and torn down in destroy() (and at process exit).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = join(ROOT, 'dist/cli/bin.js');
+const TSX = ['--import', 'tsx'];
+export const PROBE_PORT = 7000;
+
+export function ip(args: string[]): string {
+  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+const alive = new Set<string>(); // namespaces to delete at exit if a test dies first
+const running = new Set<ChildProcess>(); // and processes to kill
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+  for (const ns of alive) {
+    try {
+      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+  }
+});
+
+export interface ProbeEvent {
+  type: 'ready' | 'first' | 'gap' | 'switch' | 'tick';
+  t: number;
+  node?: string;
+  from?: number | string;
+  to?: number | string;
+  ms?: number;
+  before?: string;
+  after?: string;
+  lastReply?: number;
+  replies?: number;
+}
+
+export interface VipEvent {
+  t: number;
+  node: string;
+  op: 'add' | 'del';
+}
+
+export interface RigOptions {
+  family: 4 | 6;
+  nodes?: number;
+}
+
+function wallMs(stamp: string): number {
+  // `ip -ts` prints local time with microseconds; the rig runs with TZ unset (UTC on these machines).
+  return Date.parse(stamp.replace(/(\.\d{3})\d*/, '$1') + 'Z');
+}
+
+export class Rig {
+  readonly tag = `kv${process.pid % 100000}${Math.floor(Math.random() * 36 ** 2).toString(36)}`;
+  readonly dir = mkdtempSync(join(tmpdir(), 'kvip-e2e-'));
+  readonly nodes: string[];
+  readonly vip: string;
+  readonly apiAddress: string;
+  readonly vipEvents: VipEvent[] = [];
+  readonly probeEvents: ProbeEvent[] = [];
+  private readonly children = new Set<ChildProcess>();
+  private readonly kvips = new Map<string, ChildProcess>();
+  /** Runs of kvip per node: each run logs to its own file. */
+  private readonly runs = new Map<string, number>();
+  private readonly family: 4 | 6;
+
+  private constructor(o: RigOptions) {
+    this.family = o.family;
+    this.nodes = Array.from({ length: o.nodes ?? 3 }, (_, i) => `n${i + 1}`);
+    this.vip = o.family === 6 ? '2001:db8::100' : '198.51.100.100';
+    this.apiAddress = o.family === 6 ? '2001:db8::2' : '198.51.100.2';
+  }
+
+  ns(name: string): string {
+    return `${this.tag}-${name}`;
+  }
+
+  private addr(i: number): string {
+    return this.family === 6 ? `2001:db8::${i}/64` : `198.51.100.${i}/24`;
+  }
+
+  static async create(o: RigOptions): Promise<Rig> {
+    const rig = new Rig(o);
+    try {
+      rig.build();
+      await rig.startApiServer();
+      for (const n of rig.nodes)
+        await rig.spawnReady(n, 'responder', [
+          ...TSX,
+          join(ROOT, 'test/e2e/fixtures/responder.ts'),
+          n,
+          String(PROBE_PORT),
+        ]);
+      await rig.startMonitors();
+    } catch (err) {
+      await rig.destroy();
+      throw err;
+    }
+    return rig;
+  }
+
+  private build(): void {
+    const br = this.ns('br');
+    const hosts = [...this.nodes, 'api', 'cl'];
+    for (const h of [br, ...hosts.map((h) => this.ns(h))]) {
+      ip(['netns', 'add', h]);
+      alive.add(h);
+      ip(['-n', h, 'link', 'set', 'lo', 'up']);
+    }
+    ip(['-n', br, 'link', 'add', 'br0', 'type', 'bridge']);
+    ip(['-n', br, 'link', 'set', 'br0', 'up']);
+    hosts.forEach((h, i) => {
+      const inner = `${this.tag}i${i}`;
+      const outer = `${this.tag}o${i}`;
+      ip(['link', 'add', inner, 'type', 'veth', 'peer', 'name', outer]);
+      ip(['link', 'set', inner, 'netns', this.ns(h)]);
+      ip(['link', 'set', outer, 'netns', br]);
+      ip(['-n', br, 'link', 'set', outer, 'master', 'br0', 'up']);
+      ip(['-n', this.ns(h), 'link', 'set', inner, 'name', 'eth0']);
+      const hostIndex = h === 'api' ? 2 : h === 'cl' ? 3 : 10 + Number(h.slice(1));
+      const add = ['-n', this.ns(h), 'addr', 'add', this.addr(hostIndex), 'dev', 'eth0'];
+      ip(this.family === 6 ? [...add, 'nodad'] : add);
+      ip(['-n', this.ns(h), 'link', 'set', 'eth0', 'up']);
+    });
+  }
+
+  private spawnIn(host: string, logName: string, args: string[], cmd = process.execPath): ChildProcess {
+    const out = openSync(join(this.dir, `${logName}.log`), 'a');
+    const child = spawn('ip', ['netns', 'exec', this.ns(host), cmd, ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', out],
+      env: { PATH: process.env.PATH, NODE_OPTIONS: '' },
+    });
+    closeSync(out);
+    this.children.add(child);
+    running.add(child);
+    child.once('exit', () => {
+      this.children.delete(child);
+      running.delete(child);
+    });
+    return child;
+  }
+
+  private spawnReady(
+    host: string,
+    logName: string,
+    args: string[],
+    marker = /^(ready|listening)/,
+  ): Promise<ChildProcess> {
+    const child = this.spawnIn(host, `${host}-${logName}`, args);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${logName} on ${host} did not start`)), 20000);
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        if (marker.test(line)) {
+          clearTimeout(timer);
+          resolve(child);
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`${logName} on ${host} exited with ${code}`)));
+    });
+  }
+
+  private async startApiServer(): Promise<void> {
+    const host = this.apiAddress;
+    await this.spawnReady(
+      'api',
+      'apiserver',
+      [
+        ...TSX,
+        join(ROOT, 'test/fakes/apiserver/main.ts'),
+        '--host',
+        host,
+        '--port',
+        '6443',
+        '--tls',
+        '--clients',
+        this.nodes.join(','),
+        '--kubeconfig-dir',
+        this.dir,
+        '--control-socket',
+        join(this.dir, 'control.sock'),
+      ],
+      /^listening/,
+    );
+  }
+
+  private async startMonitors(): Promise<void> {
+    for (const n of this.nodes) {
+      const child = spawn('ip', ['-ts', '-o', '-n', this.ns(n), 'monitor', 'address'], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      this.children.add(child);
+      running.add(child);
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        const m = /^\[([^\]]+)\]\s*(Deleted )?\d+:\s+\S+\s+inet6? (\S+)\//.exec(line);
+        if (!m || m[3] !== this.vip) return;
+        this.vipEvents.push({ t: wallMs(m[1] as string), node: n, op: m[2] ? 'del' : 'add' });
+      });
+    }
+    await new Promise((r) => setTimeout(r, 200)); // let `ip monitor` subscribe
+  }
+
+  kubeconfig(node: string): string {
+    return join(this.dir, `${node}.kubeconfig`);
+  }
+
+  /** Starts `kvip start` on `node` (the built CLI, as the static pod runs it). */
+  startKvip(node: string, lease: { ld: number; rd: number; rp: number }, extra: string[] = []): ChildProcess {
+    const args = [
+      BIN,
+      'start',
+      '--vip',
+      this.vip,
+      '--interface',
+      'eth0',
+      '--leaderElection',
+      '--nodeName',
+      node,
+      '--k8sConfigPath',
+      this.kubeconfig(node),
+      '--leaseDuration',
+      String(lease.ld),
+      '--leaseRenewDuration',
+      String(lease.rd),
+      '--leaseRetry',
+      String(lease.rp),
+      ...extra,
+    ];
+    const run = (this.runs.get(node) ?? 0) + 1;
+    this.runs.set(node, run);
+    const child = this.spawnIn(node, `${node}-kvip-${run}`, args);
+    child.stdout?.resume();
+    this.kvips.set(node, child);
+    return child;
+  }
+
+  /** The log of the latest run of kvip on `node`. */
+  kvipLog(node: string): string {
+    try {
+      return readFileSync(join(this.dir, `${node}-kvip-${this.runs.get(node) ?? 0}.log`), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  /** Signals the kvip of `node` and waits for it to exit; returns the exit code. */
+  async stopKvip(node: string, signal: NodeJS.Signals): Promise<number | null> {
+    const child = this.kvips.get(node);
+    if (!child || child.exitCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    // `ip netns exec` execs the command, so the child pid is kvip itself.
+    child.kill(signal);
+    return exited;
+  }
+
+  async startProbe(intervalMs = 2): Promise<void> {
+    const child = await this.spawnReady(
+      'cl',
+      'probe',
+      [...TSX, join(ROOT, 'test/e2e/fixtures/probe.ts'), this.vip, String(PROBE_PORT), String(intervalMs)],
+      /"type":"ready"/,
+    );
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        this.probeEvents.push(JSON.parse(line) as ProbeEvent);
+      } catch {
+        // not a probe line
+      }
+    });
+  }
+
+  /** Which nodes have the VIP on eth0 right now. */
+  holders(): string[] {
+    return this.nodes.filter((n) =>
+      ip(['-n', this.ns(n), '-j', 'addr', 'show', 'dev', 'eth0']).includes(`"${this.vip}"`),
+    );
+  }
+
+  linkDown(node: string): void {
+    ip(['-n', this.ns(node), 'link', 'set', 'eth0', 'down']);
+  }
+
+  linkUp(node: string): void {
+    ip(['-n', this.ns(node), 'link', 'set', 'eth0', 'up']);
+  }
+
+  deleteVip(node: string): void {
+    ip(['-n', this.ns(node), 'addr', 'del', `${this.vip}/${this.family === 6 ? 128 : 32}`, 'dev', 'eth0']);
+  }
+
+  /** The fake apiserver's control API, over its unix socket. */
+  control(method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          socketPath: join(this.dir, 'control.sock'),
+          method,
+          path,
+          headers: { 'content-type': 'application/json' },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body === undefined ? undefined : JSON.stringify(body));
+    });
+  }
+
+  async waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
+    const end = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  /**
+   * Total ms after `since` during which two or more live nodes held the VIP, from the `ip monitor` events.
+   * A node in `deadNodes` (host cut off at that time) stops counting as a holder from then on.
+   */
+  dualHolderMs(since = 0, deadNodes: Map<string, number> = new Map()): number {
+    const timeline = [
+      ...this.vipEvents,
+      ...[...deadNodes].map(([node, t]) => ({ t, node, op: 'del' as const })),
+    ].sort((a, b) => a.t - b.t);
+    const holding = new Set<string>();
+    let dual = 0;
+    let last = since;
+    for (const e of timeline) {
+      if (holding.size > 1 && e.t > last) dual += e.t - Math.max(last, since);
+      last = Math.max(last, e.t);
+      const deadAt = deadNodes.get(e.node);
+      if (e.op === 'add' && !(deadAt !== undefined && e.t >= deadAt)) holding.add(e.node);
+      else if (e.op === 'del') holding.delete(e.node);
+    }
+    return dual;
+  }
+
+  async destroy(): Promise<void> {
+    for (const child of this.children) child.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 50));
+    for (const h of [this.ns('br'), ...[...this.nodes, 'api', 'cl'].map((x) => this.ns(x))]) {
+      try {
+        ip(['netns', 'del', h]);
+      } catch {
+        // not created
+      }
+      alive.delete(h);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,6 +1,7 @@
 // `npm run bench -- <name> [options]`: runs one benchmark, prints its tables and a final JSON line.
 const benches: Record<string, () => Promise<{ main: (argv: string[]) => Promise<void> }>> = {
   election: () => import('./election.js'),
+  failover: () => import('./failover.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -3,6 +3,7 @@
 // without an announcement a moved VIP stayed unreachable for 41 s here (DESIGN §4). A short burst covers a
 // lost first frame; then a repeat every arpRate ms while holding keeps switches and neighbours current.
 import { isIP } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../election/index.js';
 import type { VipProvider } from './provider.js';
 
@@ -58,6 +59,7 @@ export class ArpProvider implements VipProvider {
   private holding = false;
   private timers: NodeJS.Timeout[] = [];
   private readonly label: string | undefined;
+  private acquireStartedAt = 0;
 
   constructor(private readonly o: ArpProviderOptions) {
     this.name = o.announce ? 'arp' : 'address-only';
@@ -85,6 +87,7 @@ export class ArpProvider implements VipProvider {
   }
 
   async acquire(): Promise<void> {
+    this.acquireStartedAt = performance.now();
     await this.o.addresses.add(this.o.ifname, this.o.vip, this.o.prefix, { label: this.label });
     this.holding = true;
     this.o.log.info(
@@ -145,7 +148,16 @@ export class ArpProvider implements VipProvider {
     const kind = isIP(this.o.vip) === 6 ? 'unsolicited neighbour advertisement' : 'gratuitous ARP';
     try {
       this.o.packets.send(this.fd, this.frameBytes);
-      const fields = { vip: this.o.vip, mac: this.mac, interface: this.o.ifname, why };
+      const fields = {
+        vip: this.o.vip,
+        mac: this.mac,
+        interface: this.o.ifname,
+        why,
+        // From acquire() to the first frame on the wire: the part of a failover kvip itself adds.
+        ...(why === 'first'
+          ? { sinceAcquireMs: Number((performance.now() - this.acquireStartedAt).toFixed(3)) }
+          : {}),
+      };
       if (why === 'repeat' || why === 'burst') this.o.log.debug(fields, `sent ${kind}`);
       else
         this.o.log.info(fields, `Broadcasting ${kind} for ${this.o.vip} (${this.mac}) via ${this.o.ifname}`);

@@ -3,7 +3,15 @@
 // responder; the client probes the VIP every 2 ms; `ip monitor` on every node records each VIP add/delete.
 // Everything is named with a per-run tag and torn down in destroy() (and at process exit).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, openSync, closeSync, readFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  mkdtempSync,
+  rmSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +29,7 @@ export function ip(args: string[]): string {
 
 const alive = new Set<string>(); // namespaces to delete at exit if a test dies first
 const running = new Set<ChildProcess>(); // and processes to kill
-process.on('exit', () => {
+function cleanupAtExit(): void {
   for (const child of running) child.kill('SIGKILL');
   for (const ns of alive) {
     try {
@@ -30,7 +38,14 @@ process.on('exit', () => {
       // already gone
     }
   }
-});
+}
+process.on('exit', cleanupAtExit);
+// A benchmark stopped with ^C or a timeout still takes its namespaces down.
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.once(sig, () => {
+    cleanupAtExit();
+    process.exit(130);
+  });
 
 export interface ProbeEvent {
   type: 'ready' | 'first' | 'gap' | 'switch' | 'tick';
@@ -245,6 +260,66 @@ export class Rig {
     return child;
   }
 
+  /**
+   * keepalived on `node` (the layer-2 yardstick): VRRPv2 or v3, all BACKUP with nopreempt, the same VIP.
+   * Tracked like kvip, so stopKvip() signals it too.
+   */
+  startKeepalived(node: string, version: 2 | 3, advertInt: number): ChildProcess {
+    const i = this.nodes.indexOf(node);
+    const conf = join(this.dir, `${node}-keepalived.conf`);
+    writeFileSync(
+      conf,
+      [
+        'global_defs {',
+        `  router_id ${node}`,
+        `  vrrp_version ${version}`,
+        '}',
+        'vrrp_instance VI_1 {',
+        '  state BACKUP',
+        '  interface eth0',
+        '  virtual_router_id 51',
+        `  priority ${100 + i}`,
+        `  advert_int ${advertInt}`,
+        '  nopreempt',
+        '  virtual_ipaddress {',
+        `    ${this.vip}/${this.family === 6 ? 128 : 32} dev eth0`,
+        '  }',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    const run = (this.runs.get(node) ?? 0) + 1;
+    this.runs.set(node, run);
+    const pid = (what: string) => join(this.dir, `${node}-${run}-${what}.pid`);
+    const child = this.spawnIn(
+      node,
+      `${node}-kvip-${run}`,
+      [
+        '--dont-fork',
+        '--log-console',
+        '--vrrp',
+        '-f',
+        conf,
+        '-p',
+        pid('main'),
+        '-r',
+        pid('vrrp'),
+        '-c',
+        pid('checkers'),
+      ],
+      'keepalived',
+    );
+    // keepalived logs to stdout with --log-console: into the same file as its stderr.
+    child.stdout?.pipe(createWriteStream(join(this.dir, `${node}-kvip-${run}.log`), { flags: 'a' }));
+    this.kvips.set(node, child);
+    return child;
+  }
+
+  /** pid of the kvip (or keepalived) process on `node`: `ip netns exec` execs it, so it is the child's. */
+  pidOf(node: string): number | undefined {
+    return this.kvips.get(node)?.pid;
+  }
+
   /** The log of the latest run of kvip on `node`. */
   kvipLog(node: string): string {
     try {
@@ -257,7 +332,7 @@ export class Rig {
   /** Signals the kvip of `node` and waits for it to exit; returns the exit code. */
   async stopKvip(node: string, signal: NodeJS.Signals): Promise<number | null> {
     const child = this.kvips.get(node);
-    if (!child || child.exitCode !== null) return child?.exitCode ?? null;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     // `ip netns exec` execs the command, so the child pid is kvip itself.
     child.kill(signal);

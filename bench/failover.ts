@@ -1,0 +1,245 @@
+// Failover benchmark on the e2e rig (network namespaces, real kernel): the outage a client probing the VIP
+// every 2 ms sees when the holder crashes (SIGKILL + link cut) or stops (SIGTERM), for kvip and, on the same
+// rig, for keepalived from Debian (VRRPv2 advert_int 1, VRRPv3 advert_int 0.1). Also: time two nodes hold
+// the VIP at once, acquire -> first GARP, and kvip's idle RSS and CPU.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Rig, type ProbeEvent } from '../test/e2e/rig.js';
+import { fmt, summary, table } from './stats.js';
+
+interface Lease {
+  ld: number;
+  rd: number;
+  rp: number;
+}
+
+interface System {
+  label: string;
+  start: (rig: Rig, node: string) => void;
+  /** keepalived leaves the VIP on a killed node; an operator removes it before restarting. kvip does it itself. */
+  cleansStale: boolean;
+}
+
+interface Trial {
+  outageMs: number;
+  dualMs: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function soleHolder(rig: Rig): string | undefined {
+  const h = rig.holders();
+  return h.length === 1 ? h[0] : undefined;
+}
+
+async function steady(rig: Rig): Promise<string> {
+  await rig.waitFor(() => soleHolder(rig) !== undefined, 60000, 'one holder');
+  const holder = soleHolder(rig) as string;
+  const since = Date.now();
+  await rig.waitFor(
+    () =>
+      rig.probeEvents.some(
+        (e) => e.type === 'tick' && e.t > since && e.node === holder && (e.lastReply ?? 0) > since,
+      ),
+    30000,
+    `the client answered by ${holder}`,
+  );
+  return holder;
+}
+
+async function trial(rig: Rig, system: System, kind: 'crash' | 'graceful'): Promise<Trial> {
+  const holder = await steady(rig);
+  await sleep(200 + Math.random() * 800);
+  const t0 = Date.now();
+  if (kind === 'crash') {
+    await rig.stopKvip(holder, 'SIGKILL');
+    rig.linkDown(holder);
+  } else {
+    void rig.stopKvip(holder, 'SIGTERM');
+  }
+  let switched: ProbeEvent | undefined;
+  await rig.waitFor(
+    () =>
+      (switched = rig.probeEvents.find((e) => e.type === 'switch' && e.t > t0 && e.to !== holder)) !==
+      undefined,
+    60000,
+    'another node to answer',
+  );
+  await sleep(500); // late `ip monitor` events
+  const dead = kind === 'crash' ? new Map([[holder, t0]]) : undefined;
+  const result = { outageMs: switched!.ms ?? NaN, dualMs: rig.dualHolderMs(t0, dead) };
+  if (kind === 'crash') {
+    rig.linkUp(holder);
+    if (!system.cleansStale && rig.holders().includes(holder)) rig.deleteVip(holder);
+  }
+  await rig.stopKvip(holder, 'SIGTERM');
+  system.start(rig, holder);
+  await sleep(1500);
+  return result;
+}
+
+function procStat(pid: number): { rssMb: number; cpuTicks: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? NaN);
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return { rssMb: rssKb / 1024, cpuTicks: Number(fields[11]) + Number(fields[12]) };
+}
+
+async function idle(rig: Rig, seconds: number): Promise<{ rssMb: number; cpuPct: number; role: string }[]> {
+  const holder = await steady(rig);
+  const before = new Map(rig.nodes.map((n) => [n, procStat(rig.pidOf(n)!)]));
+  await sleep(seconds * 1000);
+  return rig.nodes.map((n) => {
+    const after = procStat(rig.pidOf(n)!);
+    const ticks = after.cpuTicks - before.get(n)!.cpuTicks; // USER_HZ = 100
+    return { role: n === holder ? 'leader' : 'follower', rssMb: after.rssMb, cpuPct: ticks / seconds };
+  });
+}
+
+function acquireToGarpMs(rig: Rig): number[] {
+  const out: number[] = [];
+  for (const n of rig.nodes)
+    for (const line of rig.kvipLog(n).split('\n')) {
+      const m = /"sinceAcquireMs":([\d.]+)/.exec(line);
+      if (m) out.push(Number(m[1]));
+    }
+  return out;
+}
+
+async function run(system: System, trials: number, extra?: (rig: Rig) => Promise<void>) {
+  const rig = await Rig.create({ family: 4 });
+  try {
+    await rig.startProbe();
+    for (const n of rig.nodes) system.start(rig, n);
+    process.stderr.write(`${system.label}: `);
+    await steady(rig);
+    const crash: Trial[] = [];
+    const graceful: Trial[] = [];
+    for (let i = 0; i < trials; i++) {
+      crash.push(await trial(rig, system, 'crash'));
+      graceful.push(await trial(rig, system, 'graceful'));
+      process.stderr.write('.');
+    }
+    await extra?.(rig);
+    return { crash, graceful, garp: acquireToGarpMs(rig) };
+  } finally {
+    await rig.destroy();
+  }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      mode: { type: 'string', default: 'arp' },
+      trials: { type: 'string', default: '20' },
+      lease: { type: 'string', default: '5/3/1' },
+      'no-keepalived': { type: 'boolean', default: false },
+    },
+  });
+  if (values.mode !== 'arp') throw new Error(`--mode ${values.mode}: only arp is implemented`);
+  const [ld, rd, rp] = values.lease.split('/').map(Number) as [number, number, number];
+  const lease: Lease = { ld, rd, rp };
+  const trials = Number(values.trials);
+  const kvip: System = {
+    label: `kvip, lease ${values.lease} s`,
+    start: (rig, n) => void rig.startKvip(n, lease),
+    cleansStale: true,
+  };
+  let idleRows: { rssMb: number; cpuPct: number; role: string }[] = [];
+  const results = [
+    {
+      system: kvip,
+      ...(await run(kvip, trials, async (rig) => {
+        idleRows = await idle(rig, 10);
+      })),
+    },
+  ];
+  if (!values['no-keepalived'])
+    for (const [version, advert] of [
+      [2, 1],
+      [3, 0.1],
+    ] as const) {
+      const system: System = {
+        label: `keepalived VRRPv${version}, advert_int ${advert}`,
+        start: (rig, n) => void rig.startKeepalived(n, version, advert),
+        cleansStale: false,
+      };
+      results.push({ system, ...(await run(system, trials)) });
+    }
+  process.stderr.write('\n');
+
+  const rows: (string | number)[][] = [];
+  for (const r of results)
+    for (const kind of ['crash', 'graceful'] as const) {
+      const o = summary(r[kind].map((t) => t.outageMs));
+      const dual = Math.max(...r[kind].map((t) => t.dualMs));
+      rows.push([r.system.label, kind, String(o.n), o.p50, o.p95, o.max, dual]);
+    }
+  console.log(
+    `\nfailover, ARP mode, 3 nodes on a bridge in network namespaces, UDP probe every 2 ms (${trials} trials each)`,
+  );
+  console.log(
+    table(['system', 'event', 'n', 'outage p50 ms', 'p95 ms', 'max ms', 'dual-holder max ms'], rows),
+  );
+
+  const p95 = (i: number, kind: 'crash' | 'graceful') =>
+    summary(results[i]![kind].map((t) => t.outageMs)).p95;
+  const kv = { crash: p95(0, 'crash'), graceful: p95(0, 'graceful') };
+  const kaV2 = results[1] ? { crash: p95(1, 'crash'), graceful: p95(1, 'graceful') } : undefined;
+  const kaV3 = results[2] ? { crash: p95(2, 'crash'), graceful: p95(2, 'graceful') } : undefined;
+  if (kaV2 && kaV3)
+    console.log(
+      `\nratio (keepalived p95 / kvip p95): crash v2 ${fmt(kaV2.crash / kv.crash)}x, v3 ${fmt(kaV3.crash / kv.crash)}x; ` +
+        `graceful v2 ${fmt(kaV2.graceful / kv.graceful)}x, v3 ${fmt(kaV3.graceful / kv.graceful)}x`,
+    );
+  const garp = summary(results[0]!.garp);
+  console.log(
+    `\nkvip acquire -> VIP added and first GARP sent: p50 ${fmt(garp.p50)} ms, p95 ${fmt(garp.p95)} ms, max ${fmt(garp.max)} ms (n=${garp.n})`,
+  );
+  console.log(
+    table(
+      ['kvip idle (10 s)', 'RSS MB', 'CPU % of a core'],
+      idleRows.map((r) => [r.role, r.rssMb, r.cpuPct]),
+    ),
+  );
+
+  const dual = Math.max(...results[0]!.crash.concat(results[0]!.graceful).map((t) => t.dualMs));
+  const rss = Math.max(...idleRows.map((r) => r.rssMb));
+  const cpu = Math.max(...idleRows.map((r) => r.cpuPct));
+  const json = {
+    bench: 'failover',
+    mode: 'arp',
+    lease_ms: ld * 1000,
+    trials,
+    crash_p95_ms: round(kv.crash),
+    graceful_p95_ms: round(kv.graceful),
+    dual_holder_ms: round(dual),
+    acquire_to_garp_p95_ms: round(garp.p95, 2),
+    keepalived_v2_crash_p95_ms: kaV2 ? round(kaV2.crash) : null,
+    keepalived_v3_crash_p95_ms: kaV3 ? round(kaV3.crash) : null,
+    keepalived_graceful_p95_ms: kaV2 ? round(kaV2.graceful) : null,
+    keepalived_v3_graceful_p95_ms: kaV3 ? round(kaV3.graceful) : null,
+    idle_rss_mb: round(rss),
+    idle_cpu_pct: round(cpu, 2),
+  };
+  const goals = {
+    crash_p95_le_lease_plus_100ms: kv.crash <= ld * 1000 + 100,
+    graceful_p95_le_50ms: kv.graceful <= 50,
+    dual_holder_0: dual === 0,
+    acquire_to_garp_le_5ms: garp.p95 <= 5,
+    idle_rss_le_60mb: rss <= 60,
+    idle_cpu_le_0_5pct: cpu <= 0.5,
+  };
+  console.log(
+    `\ngoals: ${Object.entries(goals)
+      .map(([k, v]) => `${k}=${v ? 'met' : 'MISSED'}`)
+      .join(' ')}`,
+  );
+  console.log(JSON.stringify({ ...json, goals_met: Object.values(goals).every(Boolean) }));
+}
+
+function round(n: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}

@@ -346,6 +346,19 @@ export class Elector {
       }
     }
 
+    // Fast path for a follower that saw the lease released (holder ""), e.g. through the watch: update the
+    // version it saw, without a GET. Optimistic concurrency makes this exactly as safe as GET + UPDATE.
+    if (!this.leading && this.observed?.holderIdentity === '' && this.observedVersion) {
+      desired.leaseTransitions = this.observed.leaseTransitions + 1;
+      try {
+        this.observe(await this.store.update(desired, this.observedVersion, signal));
+        return 'acquired';
+      } catch (err) {
+        this.noteFailure('taking the released lease failed, falling back to GET', err);
+        if (signal.aborted) return 'failed';
+      }
+    }
+
     let current: StoredLease | null;
     try {
       current = await this.store.get(signal);
@@ -418,21 +431,32 @@ export class Elector {
     await this.withDeadline(
       this.cfg.renewDeadlineMs,
       async (signal) => {
+        const released = (record: LeaseRecord): LeaseRecord => {
+          const now = this.clock.date();
+          return {
+            holderIdentity: '',
+            leaseDurationSeconds: 1,
+            acquireTime: now,
+            renewTime: now,
+            leaseTransitions: record.leaseTransitions,
+          };
+        };
         try {
+          // First the version this elector last wrote, without a GET: it only succeeds if the lease is
+          // unchanged since, i.e. still ours. Anything else (409): fetch, and release only if the fetched
+          // holder is this elector (client-go's rule).
+          if (this.observed?.holderIdentity === this.cfg.identity && this.observedVersion) {
+            try {
+              await this.store.update(released(this.observed), this.observedVersion, signal);
+              this.log.info({ lease: this.store.description }, 'released the lease');
+              return;
+            } catch (err) {
+              if (!(err instanceof LeaseConflictError)) throw err;
+            }
+          }
           const current = await this.store.get(signal);
           if (!current || current.record.holderIdentity !== this.cfg.identity) return;
-          const now = this.clock.date();
-          await this.store.update(
-            {
-              holderIdentity: '',
-              leaseDurationSeconds: 1,
-              acquireTime: now,
-              renewTime: now,
-              leaseTransitions: current.record.leaseTransitions,
-            },
-            current.version,
-            signal,
-          );
+          await this.store.update(released(current.record), current.version, signal);
           this.log.info({ lease: this.store.description }, 'released the lease');
         } catch (err) {
           this.log.warn(

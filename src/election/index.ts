@@ -6,3 +6,4 @@ export type * from './types.js';
 export { KubeLeaseStore, leaseToStored } from './kube-store.js';
 export { loadKubeConfig, KubeConfigError, type KubeConfigSource } from './kubeconfig.js';
 export { checkLeaseAccess, type PreflightResult } from './preflight.js';
+export { reuseConnections } from './kubeconfig.js';

@@ -84,6 +84,8 @@ export class ArpProvider implements VipProvider {
       this.fd = this.o.packets.open(this.o.ifname);
       this.frameBytes = this.o.frame(this.mac, this.o.vip);
     }
+    // Warm the rtnetlink path now, so the first acquire (a failover) does not pay for it.
+    await this.o.addresses.has(this.o.ifname, this.o.vip, this.o.prefix);
   }
 
   async acquire(): Promise<void> {

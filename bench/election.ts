@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Elector, KubeLeaseStore, systemClock } from '../src/election/index.js';
 import { startFakeApiServer, type FakeApiServer } from '../test/fakes/apiserver/server.js';
-import { summary, table } from './stats.js';
+import { round, summary, table } from './stats.js';
 
 interface LeaseTiming {
   label: string;
@@ -212,9 +212,4 @@ export async function main(argv: string[]): Promise<void> {
       .join(' ')}`,
   );
   console.log(JSON.stringify({ ...result, goals_met: Object.values(goals).every(Boolean) }));
-}
-
-function round(n: number, digits = 1): number {
-  const f = 10 ** digits;
-  return Math.round(n * f) / f;
 }

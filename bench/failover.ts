@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Rig, type ProbeEvent } from '../test/e2e/rig.js';
-import { fmt, summary, table } from './stats.js';
+import { fmt, round, summary, table } from './stats.js';
 
 interface Lease {
   ld: number;
@@ -27,14 +27,9 @@ interface Trial {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function soleHolder(rig: Rig): string | undefined {
-  const h = rig.holders();
-  return h.length === 1 ? h[0] : undefined;
-}
-
 async function steady(rig: Rig): Promise<string> {
-  await rig.waitFor(() => soleHolder(rig) !== undefined, 60000, 'one holder');
-  const holder = soleHolder(rig) as string;
+  await rig.waitFor(() => rig.soleHolder() !== undefined, 60000, 'one holder');
+  const holder = rig.soleHolder() as string;
   const since = Date.now();
   await rig.waitFor(
     () =>
@@ -52,8 +47,10 @@ async function trial(rig: Rig, system: System, kind: 'crash' | 'graceful'): Prom
   await sleep(200 + Math.random() * 800);
   const t0 = Date.now();
   if (kind === 'crash') {
-    await rig.stopKvip(holder, 'SIGKILL');
+    // The host dies: cut the link first, so nothing the dying process does still reaches the wire
+    // (keepalived's VRRP child, for one, sends a priority-0 advert when its parent is killed).
     rig.linkDown(holder);
+    await rig.stopKvip(holder, 'SIGKILL');
   } else {
     void rig.stopKvip(holder, 'SIGTERM');
   }
@@ -237,9 +234,4 @@ export async function main(argv: string[]): Promise<void> {
       .join(' ')}`,
   );
   console.log(JSON.stringify({ ...json, goals_met: Object.values(goals).every(Boolean) }));
-}
-
-function round(n: number, digits = 1): number {
-  const f = 10 ** digits;
-  return Math.round(n * f) / f;
 }

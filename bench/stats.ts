@@ -32,3 +32,8 @@ export function fmt(n: number): string {
   if (!Number.isFinite(n)) return '—';
   return Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(1);
 }
+
+export function round(n: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}

@@ -16,15 +16,9 @@ function answered(rig: Rig, after: number, by?: string): ProbeEvent | undefined 
   );
 }
 
-/** The one node holding the VIP, or undefined when none or several do (one `ip` read per node). */
-function soleHolder(rig: Rig): string | undefined {
-  const h = rig.holders();
-  return h.length === 1 ? h[0] : undefined;
-}
-
 async function leaderOf(rig: Rig): Promise<string> {
-  await rig.waitFor(() => soleHolder(rig) !== undefined, BOUND_MS, 'one VIP holder');
-  return soleHolder(rig) as string;
+  await rig.waitFor(() => rig.soleHolder() !== undefined, BOUND_MS, 'one VIP holder');
+  return rig.soleHolder() as string;
 }
 
 function lines(rig: Rig, node: string): string[] {
@@ -86,7 +80,7 @@ describeNetns('ARP mode, IPv4, three nodes', () => {
     const leader = await leaderOf(rig);
     const t0 = Date.now();
     expect(await rig.stopKvip(leader, 'SIGTERM')).toBe(0);
-    await rig.waitFor(() => ![undefined, leader].includes(soleHolder(rig)), BOUND_MS, 'a new holder');
+    await rig.waitFor(() => ![undefined, leader].includes(rig.soleHolder()), BOUND_MS, 'a new holder');
     const next = rig.holders()[0] as string;
     await rig.waitFor(
       () => answered(rig, t0, next) !== undefined,
@@ -142,7 +136,7 @@ describeNetns('ARP mode, IPv4, three nodes', () => {
     expect(log[firstVipLine]).toBe('removed a stale virtual IP left by an earlier run');
     // Until the restarted process runs, the killed one's VIP is stale (as with keepalived after SIGKILL); with
     // a 1 s lease another node may take over meanwhile. Afterwards exactly one node holds it.
-    await rig.waitFor(() => soleHolder(rig) !== undefined, BOUND_MS, 'one holder again');
+    await rig.waitFor(() => rig.soleHolder() !== undefined, BOUND_MS, 'one holder again');
   });
 
   it('repairs drift: a VIP deleted by hand is back within a reconcile period', async () => {
@@ -156,7 +150,7 @@ describeNetns('ARP mode, IPv4, three nodes', () => {
     const leader = await leaderOf(rig);
     const t0 = Date.now();
     await rig.control('POST', '/_fake/faults', { client: leader, fault: { kind: 'partition' } });
-    await rig.waitFor(() => ![undefined, leader].includes(soleHolder(rig)), BOUND_MS, 'a new holder');
+    await rig.waitFor(() => ![undefined, leader].includes(rig.soleHolder()), BOUND_MS, 'a new holder');
     // `ip monitor` events arrive a moment after `ip addr` shows the change: wait for them.
     const after = (node: (n: string) => boolean, op: 'add' | 'del') =>
       rig.vipEvents.find((e) => node(e.node) && e.op === op && e.t >= t0 - 5);
@@ -196,7 +190,7 @@ describeNetns('ARP mode, IPv6, three nodes', () => {
     );
     const t0 = Date.now();
     expect(await rig.stopKvip(leader, 'SIGTERM')).toBe(0);
-    await rig.waitFor(() => ![undefined, leader].includes(soleHolder(rig)), BOUND_MS, 'a new holder');
+    await rig.waitFor(() => ![undefined, leader].includes(rig.soleHolder()), BOUND_MS, 'a new holder');
     const next = rig.holders()[0] as string;
     await rig.waitFor(
       () => answered(rig, t0, next) !== undefined,

@@ -362,6 +362,12 @@ export class Rig {
     );
   }
 
+  /** The one node holding the VIP, or undefined when none or several do (one read per node). */
+  soleHolder(): string | undefined {
+    const h = this.holders();
+    return h.length === 1 ? h[0] : undefined;
+  }
+
   linkDown(node: string): void {
     ip(['-n', this.ns(node), 'link', 'set', 'eth0', 'down']);
   }

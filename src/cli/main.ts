@@ -15,10 +15,7 @@ import { addSchemaOptions, rawInput } from './options.js';
 import { runStart } from '../service/run.js';
 import { VipAddressError } from '../vip/address.js';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
-export const EXIT_NOT_IMPLEMENTED = 3;
+import { EXIT_FAILED, EXIT_NOT_IMPLEMENTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 
 export interface Io {
   out: (text: string) => void;

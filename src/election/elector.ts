@@ -331,30 +331,23 @@ export class Elector {
       leaseTransitions: 0,
     };
 
-    // Fast path: a leader whose lease is still valid updates the version it last saw, without a GET. Only
-    // if what it last saw is its own record: a watch may have shown it someone else's.
-    const mine = this.observed?.holderIdentity === this.cfg.identity;
-    if (this.leading && mine && this.observed && this.observedVersion && this.isLeaseValid()) {
-      desired.acquireTime = this.observed.acquireTime;
-      desired.leaseTransitions = this.observed.leaseTransitions;
+    // Fast paths, without a GET, updating the version last seen (optimistic concurrency makes them exactly as
+    // safe as GET + UPDATE; on failure fall through to the GET):
+    // - a leader whose lease is still valid, if what it last saw is its own record (a watch may have shown
+    //   it someone else's);
+    // - a follower that saw the lease released (holder ""), e.g. through the watch.
+    const seen = this.observed;
+    const renewing = this.leading && seen?.holderIdentity === this.cfg.identity && this.isLeaseValid();
+    const takingReleased = !this.leading && seen?.holderIdentity === '';
+    if (seen && this.observedVersion && (renewing || takingReleased)) {
+      if (renewing) desired.acquireTime = seen.acquireTime;
+      desired.leaseTransitions = seen.leaseTransitions + (renewing ? 0 : 1);
       try {
         this.observe(await this.store.update(desired, this.observedVersion, signal));
         return 'acquired';
       } catch (err) {
-        this.noteFailure('optimistic renew failed, falling back to GET', err);
-        if (signal.aborted) return 'failed';
-      }
-    }
-
-    // Fast path for a follower that saw the lease released (holder ""), e.g. through the watch: update the
-    // version it saw, without a GET. Optimistic concurrency makes this exactly as safe as GET + UPDATE.
-    if (!this.leading && this.observed?.holderIdentity === '' && this.observedVersion) {
-      desired.leaseTransitions = this.observed.leaseTransitions + 1;
-      try {
-        this.observe(await this.store.update(desired, this.observedVersion, signal));
-        return 'acquired';
-      } catch (err) {
-        this.noteFailure('taking the released lease failed, falling back to GET', err);
+        const what = renewing ? 'optimistic renew failed' : 'taking the released lease failed';
+        this.noteFailure(`${what}, falling back to GET`, err);
         if (signal.aborted) return 'failed';
       }
     }

@@ -21,6 +21,7 @@ import { CAP_NET_ADMIN, CAP_NET_RAW, missingCapabilities } from './capabilities.
 import { createLogger } from './log.js';
 import { VipService, type ServiceOptions } from './service.js';
 import { leaseIdentity } from './identity.js';
+import { EXIT_NOT_IMPLEMENTED } from '../exit-codes.js';
 
 export interface RunIo {
   err: (text: string) => void;
@@ -29,8 +30,6 @@ export interface RunIo {
   stopSignal: Promise<string>;
   log?: Logger;
 }
-
-export const EXIT_NOT_IMPLEMENTED = 3;
 
 function ipv6Disabled(ifname: string): boolean {
   try {

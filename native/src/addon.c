@@ -1,5 +1,5 @@
 /*
- * kvip_native: module init. The functions live one file per concern (packet.c: raw Ethernet frames); this file
+ * kvip_native: module init. The functions live one file per concern (packet.c: raw Ethernet frames; rtnl.c: the VIP address); this file
  * only registers them. Context-aware (NAPI_MODULE_INIT), no global JS state, so it loads in worker threads too.
  */
 #include "addon.h"
@@ -7,6 +7,7 @@
 NAPI_MODULE_INIT() {
 #ifndef KVIP_NO_PACKET
   if (kvip_packet_init(env, exports) != napi_ok) return NULL;
+  if (kvip_rtnl_init(env, exports) != napi_ok) return NULL;
 #endif
   return exports;
 }

@@ -7,6 +7,9 @@
 /* packet.c: openPacket, sendPacket, closePacket (AF_PACKET raw frames: gratuitous ARP, unsolicited NA). */
 napi_status kvip_packet_init(napi_env env, napi_value exports);
 
+/* rtnl.c: linkIndex, addressAdd, addressDelete (synchronous rtnetlink, for the failover path). */
+napi_status kvip_rtnl_init(napi_env env, napi_value exports);
+
 /* Next: tcp_md5.c (BGP sessions with TCP_MD5SIG) adds kvip_tcp_md5_init here. */
 
 #endif

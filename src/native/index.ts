@@ -3,7 +3,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// kvip's N-API addon (native/, plain C): raw AF_PACKET frames now, a TCP_MD5SIG socket for BGP later. It is
+// kvip's N-API addon (native/, plain C): raw AF_PACKET frames and synchronous VIP address changes now, a
+// TCP_MD5SIG socket for BGP later. It is
 // built by `npm ci` (the package's install script) into native/build/Release/kvip_native.node and loaded on
 // first use, so commands that never send a frame (manifest, --help) work without it.
 
@@ -12,6 +13,23 @@ export interface NativeAddon {
   openPacket(ifname: string): number;
   sendPacket(fd: number, frame: Uint8Array): number;
   closePacket(fd: number): void;
+  /** if_nametoindex; ENODEV when there is no such interface. */
+  linkIndex(ifname: string): number;
+  /** Synchronous RTM_NEWADDR (create, exclusive): EEXIST when present. address: 4 or 16 bytes. */
+  addressAdd(
+    ifindex: number,
+    family: 4 | 6,
+    address: Uint8Array,
+    prefix: number,
+    label: string | null,
+    nodad: boolean,
+  ): void;
+  /** Synchronous RTM_DELADDR: EADDRNOTAVAIL when absent. */
+  addressDelete(ifindex: number, family: 4 | 6, address: Uint8Array, prefix: number): void;
+  /** One link by index ([] when there is none), or every link: { index, name, mac, flags, mtu }. */
+  links(index?: number): unknown[];
+  /** Every address of one family: { index, family, prefix, address, label?, flags (IFA_F_*) }. */
+  addresses(family: 4 | 6): unknown[];
 }
 
 /** An error thrown by the addon: `.code` is the errno name (EPERM, ENODEV, ...), `.syscall` the C call. */

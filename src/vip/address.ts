@@ -135,17 +135,17 @@ export class AddressManager {
   /** Whether ifname has exactly ip/prefix. */
   async has(ifname: string, ip: string, prefix: number): Promise<boolean> {
     const addr = checkAddress(ip, prefix);
-    const l = await this.resolve(ifname);
-    return (await this.onLink(l.index, addr)).some((a) => a.prefix === prefix);
+    const index = await this.resolveIndex(ifname);
+    return (await this.onLink(index, addr)).some((a) => a.prefix === prefix);
   }
 
   async add(ifname: string, ip: string, prefix: number, opts: AddOptions = {}): Promise<'added' | 'present'> {
     const addr = checkAddress(ip, prefix);
-    const l = await this.resolve(ifname);
-    const label = addr.family === 4 ? ipv4Label(l.name, opts.label) : undefined;
+    const index = await this.resolveIndex(ifname);
+    const label = addr.family === 4 ? ipv4Label(ifname, opts.label) : undefined;
     try {
       await this.port.addAddress({
-        index: l.index,
+        index,
         family: addr.family,
         prefix,
         address: addr.bytes,
@@ -156,7 +156,7 @@ export class AddressManager {
     } catch (err) {
       const e = err instanceof NetlinkErrno ? err : new NetlinkErrno('EIO', String(err));
       if (e.code === 'EEXIST') {
-        const there = await this.onLink(l.index, addr);
+        const there = await this.onLink(index, addr);
         if (there.some((a) => a.prefix === prefix)) return 'present';
         const other = there[0];
         if (other !== undefined) {
@@ -173,9 +173,9 @@ export class AddressManager {
 
   async remove(ifname: string, ip: string, prefix: number): Promise<'removed' | 'absent'> {
     const addr = checkAddress(ip, prefix);
-    const l = await this.resolve(ifname);
+    const index = await this.resolveIndex(ifname);
     try {
-      await this.port.deleteAddress({ index: l.index, family: addr.family, prefix, address: addr.bytes });
+      await this.port.deleteAddress({ index, family: addr.family, prefix, address: addr.bytes });
       return 'removed';
     } catch (err) {
       const e = err instanceof NetlinkErrno ? err : new NetlinkErrno('EIO', String(err));
@@ -212,6 +212,15 @@ export class AddressManager {
   }
 
   private async resolve(ifname: string): Promise<RtLink> {
+    return this.lookup(ifname, () => this.port.link(ifname));
+  }
+
+  /** Like resolve(), the index only: add and remove, on the failover path, take no event-loop turn. */
+  private async resolveIndex(ifname: string): Promise<number> {
+    return this.lookup(ifname, () => this.port.linkIndex(ifname));
+  }
+
+  private async lookup<T>(ifname: string, fn: () => Promise<T>): Promise<T> {
     if (ifname === '' || ifname.length > IFNAMSIZ_MAX || /[\s/:]/.test(ifname)) {
       throw new VipAddressError(
         'EINVAL',
@@ -220,7 +229,7 @@ export class AddressManager {
     }
     if (this.closed) throw new VipAddressError('ECLOSED', 'the AddressManager is closed');
     try {
-      return await this.port.link(ifname);
+      return await fn();
     } catch (err) {
       const e = err instanceof NetlinkErrno ? err : new NetlinkErrno('EIO', String(err));
       if (e.code === 'ENODEV') throw missingInterface(ifname);

@@ -1,10 +1,8 @@
-// The rtnetlink port: the handful of kernel calls that VIP address management needs, over the `netlink` npm
-// package (pinned exactly: its README says the API is not stable, so nothing of it leaks past this file).
-// Requests act on the network namespace of the calling process. The package reports a kernel refusal only as
-// `Error('Request rejected: EEXIST')`; this file turns that into a NetlinkErrno with the errno name in `code`.
-// The package loads its prebuilt N-API binary when imported, so it is imported only when a socket is opened:
-// commands that never touch an address (manifest, config) load on any platform.
-import type { RtNetlinkSocket, rt, ifla } from 'netlink';
+// The rtnetlink port: the handful of kernel calls that VIP address management needs, through kvip's own addon
+// (native/src/rtnl.c, which says why it is not an npm package). Every call is synchronous in the kernel and
+// acts on the network namespace of the calling process; the port keeps promises so a fake can stand in for
+// it in unit tests. The addon is loaded on first use, so commands that never touch an address load anywhere.
+import { loadNative, type NativeAddon } from '../native/index.js';
 
 /** A kernel (or socket) error, with its errno name: 'EEXIST', 'ENODEV', 'EPERM', 'ETIMEDOUT', ... */
 export class NetlinkErrno extends Error {
@@ -58,163 +56,141 @@ export interface AddressRequest {
 export interface RtnlPort {
   /** RTM_GETLINK by name; rejects with NetlinkErrno 'ENODEV' when there is no such link. */
   link(name: string): Promise<RtLink>;
+  /** The interface index only, without an event-loop turn (the failover path); 'ENODEV' as link(). */
+  linkIndex(name: string): Promise<number>;
   links(): Promise<RtLink[]>;
   addresses(family: Family): Promise<RtAddress[]>;
-  /** RTM_NEWADDR with NLM_F_CREATE | NLM_F_EXCL: rejects with 'EEXIST' if the address is there already. */
+  /**
+   * RTM_NEWADDR with NLM_F_CREATE | NLM_F_EXCL: rejects with 'EEXIST' if the address is there already.
+   * Done before the returned promise settles (no event-loop turn), as is deleteAddress.
+   */
   addAddress(req: AddressRequest): Promise<void>;
   /** RTM_DELADDR: rejects with 'EADDRNOTAVAIL' if there is no such address. */
   deleteAddress(req: AddressRequest): Promise<void>;
   close(): void;
 }
 
-const AF_INET = 2;
-const AF_INET6 = 10;
-const NLM_F_EXCL = 0x200;
-const NLM_F_CREATE = 0x400;
-/** The kernel always answers; this only bounds a reply lost to a full socket buffer. */
-const REQUEST_TIMEOUT_MS = 5000;
+// linux/if.h and linux/if_addr.h
+const IFF_UP = 0x1;
+const IFF_LOWER_UP = 0x10000;
+const IFA_F_NODAD = 0x02;
+const IFA_F_DADFAILED = 0x08;
+const IFA_F_TENTATIVE = 0x40;
 
-/** Whatever the package threw, as a NetlinkErrno with the errno name the kernel gave. */
+/** Whatever the addon threw, as a NetlinkErrno with the errno name the kernel gave. */
 export function toNetlinkErrno(err: unknown): NetlinkErrno {
   if (err instanceof NetlinkErrno) return err;
   const message = err instanceof Error ? err.message : String(err);
-  const rejected = /^Request rejected: (\w+)/.exec(message);
-  if (rejected?.[1] !== undefined) return new NetlinkErrno(rejected[1], message);
-  if (message === 'Timeout has been reached')
-    return new NetlinkErrno('ETIMEDOUT', 'no answer from rtnetlink');
   const code = (err as { code?: unknown } | null)?.code;
-  return new NetlinkErrno(typeof code === 'string' ? code : 'EIO', message);
+  return new NetlinkErrno(typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? code : 'EIO', message);
 }
 
-function fromLink(m: rt.LinkMessage): RtLink {
-  const attrs: ifla.LinkAttrs = m.attrs;
+interface NativeLink {
+  index: number;
+  name?: string;
+  mac: Buffer;
+  flags: number;
+  mtu?: number;
+}
+
+interface NativeAddress {
+  index: number;
+  family: Family;
+  prefix: number;
+  address: Buffer;
+  label?: string;
+  flags: number;
+}
+
+function fromLink(l: NativeLink): RtLink {
   return {
-    index: m.data.index ?? 0,
-    name: attrs.ifname ?? '',
-    mac: attrs.address ?? Buffer.alloc(0),
-    up: m.data.flags?.up === true,
-    lowerUp: m.data.flags?.lowerUp === true,
-    ...(attrs.mtu !== undefined ? { mtu: attrs.mtu } : {}),
+    index: l.index,
+    name: l.name ?? '',
+    mac: l.mac,
+    up: (l.flags & IFF_UP) !== 0,
+    lowerUp: (l.flags & IFF_LOWER_UP) !== 0,
+    ...(l.mtu !== undefined ? { mtu: l.mtu } : {}),
   };
 }
 
-function fromAddress(m: rt.AddressMessage): RtAddress | undefined {
-  const family = m.data.family === AF_INET ? 4 : m.data.family === AF_INET6 ? 6 : undefined;
-  // IFA_LOCAL is the local address; IFA_ADDRESS is the peer on point-to-point links (and the only one for
-  // an IPv6 address without a peer).
-  const address = m.attrs.local ?? m.attrs.address;
-  if (family === undefined || address === undefined) return undefined;
-  // IFA_FLAGS (u32), when present, supersedes the u8 ifa_flags.
-  const flags = m.attrs.flags ?? m.data.flags ?? {};
+function fromAddress(a: NativeAddress): RtAddress {
   return {
-    index: m.data.index ?? 0,
-    family,
-    prefix: m.data.prefixlen ?? 0,
-    address,
-    ...(m.attrs.label !== undefined ? { label: m.attrs.label } : {}),
-    tentative: flags.tentative === true,
-    dadfailed: flags.dadfailed === true,
-    nodad: flags.nodad === true,
+    index: a.index,
+    family: a.family,
+    prefix: a.prefix,
+    address: a.address,
+    ...(a.label !== undefined ? { label: a.label } : {}),
+    tentative: (a.flags & IFA_F_TENTATIVE) !== 0,
+    dadfailed: (a.flags & IFA_F_DADFAILED) !== 0,
+    nodad: (a.flags & IFA_F_NODAD) !== 0,
   };
 }
 
-function addressMessage(req: AddressRequest): [rt.Address, rt.AddressAttrs] {
-  const flags: rt.AddressFlags = req.nodad ? { nodad: true } : {};
-  const data: rt.Address = {
-    family: req.family === 4 ? AF_INET : AF_INET6,
-    prefixlen: req.prefix,
-    index: req.index,
-    flags,
-    scope: 0, // RT_SCOPE_UNIVERSE, as `ip addr add` without `scope`
-  };
-  // As iproute2 does without a peer: IFA_LOCAL and IFA_ADDRESS both the address (the kernel then also
-  // matches the prefix length on delete).
-  const attrs: rt.AddressAttrs = { local: req.address, address: req.address };
-  if (req.label !== undefined) attrs.label = req.label;
-  if (req.nodad) attrs.flags = flags;
-  return [data, attrs];
-}
+class NativeRtnlPort implements RtnlPort {
+  private closed = false;
 
-class RtnlSocketPort implements RtnlPort {
-  constructor(private readonly socket: RtNetlinkSocket) {}
-
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw toNetlinkErrno(err);
-    }
-  }
+  constructor(private readonly native: NativeAddon) {}
 
   async link(name: string): Promise<RtLink> {
-    const msgs = await this.call(() =>
-      this.socket.getLink({}, { ifname: name }, { timeout: REQUEST_TIMEOUT_MS }),
-    );
-    const m = msgs[0];
-    if (m === undefined) throw new NetlinkErrno('ENODEV', `no link named ${name}`);
-    return fromLink(m);
+    const index = this.sync(() => this.native.linkIndex(name));
+    const l = this.sync(() => this.native.links(index) as NativeLink[])[0];
+    // Deleted between the two calls.
+    if (l === undefined) throw new NetlinkErrno('ENODEV', `no link named ${name}`);
+    return fromLink(l);
+  }
+
+  async linkIndex(name: string): Promise<number> {
+    return this.sync(() => this.native.linkIndex(name));
   }
 
   async links(): Promise<RtLink[]> {
-    const msgs = await this.call(() => this.socket.getLinks({}, {}, { timeout: REQUEST_TIMEOUT_MS }));
-    return msgs.map(fromLink);
+    return this.sync(() => this.native.links() as NativeLink[]).map(fromLink);
   }
 
   async addresses(family: Family): Promise<RtAddress[]> {
-    const msgs = await this.call(() =>
-      this.socket.getAddresses(
-        { family: family === 4 ? AF_INET : AF_INET6 },
-        {},
-        { timeout: REQUEST_TIMEOUT_MS },
-      ),
-    );
-    const out: RtAddress[] = [];
-    for (const m of msgs) {
-      const a = fromAddress(m);
-      if (a !== undefined && a.family === family) out.push(a);
-    }
-    return out;
+    return this.sync(() => this.native.addresses(family) as NativeAddress[]).map(fromAddress);
   }
 
   async addAddress(req: AddressRequest): Promise<void> {
-    const [data, attrs] = addressMessage(req);
-    await this.call(() =>
-      this.socket.newAddress(data, attrs, {
-        flags: NLM_F_CREATE | NLM_F_EXCL,
-        timeout: REQUEST_TIMEOUT_MS,
-      }),
+    // As iproute2 does without a peer: IFA_LOCAL and IFA_ADDRESS both the address (rtnl.c).
+    this.sync(() =>
+      this.native.addressAdd(
+        req.index,
+        req.family,
+        req.address,
+        req.prefix,
+        req.label ?? null,
+        req.nodad === true,
+      ),
     );
   }
 
   async deleteAddress(req: AddressRequest): Promise<void> {
-    const [data, attrs] = addressMessage({ ...req, nodad: false });
-    delete attrs.label;
-    await this.call(() => this.socket.delAddress(data, attrs, { timeout: REQUEST_TIMEOUT_MS }));
+    this.sync(() => this.native.addressDelete(req.index, req.family, req.address, req.prefix));
   }
 
   close(): void {
-    this.socket.socket.close();
+    this.closed = true;
+  }
+
+  private sync<T>(fn: () => T): T {
+    if (this.closed) throw new NetlinkErrno('ECLOSED', 'the rtnetlink port is closed');
+    try {
+      return fn();
+    } catch (err) {
+      throw toNetlinkErrno(err);
+    }
   }
 }
 
 /**
- * Opens an rtnetlink socket in the calling process's network namespace (it does not keep the event loop
- * alive). Rejects with NetlinkErrno 'ENOTSUP' if the native part of the package does not load here.
+ * The rtnetlink port for the calling process's network namespace. Rejects with NetlinkErrno 'ENOTSUP' when
+ * the addon is not built (or does not load here).
  */
 export async function openRtnl(): Promise<RtnlPort> {
-  let createRtNetlink: typeof import('netlink').createRtNetlink;
   try {
-    ({ createRtNetlink } = await import('netlink'));
+    return new NativeRtnlPort(loadNative());
   } catch (err) {
-    const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new NetlinkErrno(
-      'ENOTSUP',
-      `the netlink package's native binding did not load on ${process.platform}-${process.arch}: ${why}`,
-    );
-  }
-  try {
-    return new RtnlSocketPort(createRtNetlink());
-  } catch (err) {
-    throw toNetlinkErrno(err);
+    throw new NetlinkErrno('ENOTSUP', err instanceof Error ? err.message : String(err));
   }
 }

@@ -26,6 +26,9 @@ class FakePort implements RtnlPort {
     if (!l) throw new NetlinkErrno('ENODEV', 'Request rejected: ENODEV');
     return l;
   }
+  async linkIndex(name: string): Promise<number> {
+    return (await this.link(name)).index;
+  }
   async links(): Promise<RtLink[]> {
     return this.links_;
   }
@@ -230,10 +233,11 @@ describe('AddressManager (fake rtnetlink)', () => {
 });
 
 describe('toNetlinkErrno', () => {
-  it('reads the errno name out of the package\'s "Request rejected" errors', () => {
-    expect(toNetlinkErrno(new Error('Request rejected: EEXIST')).code).toBe('EEXIST');
-    expect(toNetlinkErrno(new Error('Timeout has been reached')).code).toBe('ETIMEDOUT');
+  it("keeps the addon's errno code and maps anything else to EIO", () => {
+    const fromAddon = Object.assign(new Error('RTM_NEWADDR: File exists'), { code: 'EEXIST' });
+    expect(toNetlinkErrno(fromAddon)).toMatchObject({ code: 'EEXIST', message: 'RTM_NEWADDR: File exists' });
     expect(toNetlinkErrno(Object.assign(new Error('send failed'), { code: 'ENOBUFS' })).code).toBe('ENOBUFS');
+    expect(toNetlinkErrno(Object.assign(new Error('odd'), { code: 'ERR_SOMETHING' })).code).toBe('EIO');
     expect(toNetlinkErrno('weird').code).toBe('EIO');
   });
 });

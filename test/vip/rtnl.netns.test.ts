@@ -1,0 +1,82 @@
+// The addon's synchronous rtnetlink calls (native/src/rtnl.c) against the real kernel, in a namespace of
+// their own: the address appears as `ip` shows it (label, nodad), and each kernel refusal comes back as an
+// Error whose .code is the errno. A script runs the addon inside the namespace and prints JSON.
+import { execFileSync } from 'node:child_process';
+import { nativeAddonPath } from '../../src/native/index.js';
+import {
+  createNamespace,
+  createVeth,
+  deleteNamespacesWithPrefix,
+  describeNetns,
+  sh,
+  uniqueTag,
+} from '../helpers/netns.js';
+
+const tag = uniqueTag('r');
+const ns = `${tag}a`;
+const peer = `${tag}b`;
+const ifname = `${tag}a0`;
+
+/** Runs `body` (JS, with `a` = the addon and `out(x)` to report) in the namespace; returns what it reported. */
+function inNs(body: string): unknown[] {
+  const script = `
+    const a = require(${JSON.stringify(nativeAddonPath())});
+    const got = [];
+    const out = (x) => got.push(x);
+    const err = (f) => { try { f(); return 'ok'; } catch (e) { return { code: e.code, message: e.message, type: e.name }; } };
+    ${body}
+    console.log(JSON.stringify(got));`;
+  const stdout = execFileSync('ip', ['netns', 'exec', ns, process.execPath, '-e', script], {
+    encoding: 'utf8',
+  });
+  return JSON.parse(stdout) as unknown[];
+}
+
+describeNetns('native rtnetlink: addressAdd / addressDelete / linkIndex', () => {
+  beforeAll(() => {
+    createNamespace(ns);
+    createNamespace(peer);
+    createVeth({ ns, name: ifname }, { ns: peer, name: `${tag}b0` });
+  });
+  afterAll(() => deleteNamespacesWithPrefix(tag));
+
+  it('adds an IPv4 /32 with its label and an IPv6 /128 with nodad, then removes both', () => {
+    const [index] = inNs(`
+      const i = a.linkIndex(${JSON.stringify(ifname)});
+      out(i);
+      a.addressAdd(i, 4, Buffer.from([198, 51, 100, 7]), 32, ${JSON.stringify(`${ifname}:kv`)}, false);
+      a.addressAdd(i, 6, Buffer.from('20010db8000000000000000000000007', 'hex'), 128, null, true);`);
+    expect(Number(index)).toBeGreaterThan(0);
+    const shown = sh(`ip -n ${ns} -o addr show dev ${ifname}`);
+    expect(shown).toMatch(new RegExp(`inet 198\\.51\\.100\\.7/32 .*${ifname}:kv`));
+    expect(shown).toMatch(/inet6 2001:db8::7\/128 .*nodad/);
+    inNs(`
+      const i = a.linkIndex(${JSON.stringify(ifname)});
+      a.addressDelete(i, 4, Buffer.from([198, 51, 100, 7]), 32);
+      a.addressDelete(i, 6, Buffer.from('20010db8000000000000000000000007', 'hex'), 128);`);
+    expect(sh(`ip -n ${ns} -o addr show dev ${ifname}`)).not.toMatch(/198\.51\.100\.7|2001:db8::7/);
+  });
+
+  it('returns the kernel errno: EEXIST, EADDRNOTAVAIL, ENODEV; TypeError for bad arguments', () => {
+    const got = inNs(`
+      const i = a.linkIndex(${JSON.stringify(ifname)});
+      const v = Buffer.from([203, 0, 113, 9]);
+      a.addressAdd(i, 4, v, 32, null, false);
+      out(err(() => a.addressAdd(i, 4, v, 32, null, false)));
+      a.addressDelete(i, 4, v, 32);
+      out(err(() => a.addressDelete(i, 4, v, 32)));
+      out(err(() => a.linkIndex('nosuch0')));
+      out(err(() => a.addressAdd(99999, 4, v, 32, null, false)));
+      out(err(() => a.addressAdd(i, 4, Buffer.alloc(16), 32, null, false)));
+      out(err(() => a.addressAdd(i, 6, Buffer.alloc(16), 129, null, false)));
+      out(err(() => a.addressAdd(i, 4, v, 32, 'a-label-far-too-long', false)));`);
+    expect(got[0]).toMatchObject({
+      code: 'EEXIST',
+      message: expect.stringContaining(`203.0.113.9/32 dev ${ifname}`),
+    });
+    expect(got[1]).toMatchObject({ code: 'EADDRNOTAVAIL' });
+    expect(got[2]).toMatchObject({ code: 'ENODEV', message: expect.stringContaining('nosuch0') });
+    expect(got[3]).toMatchObject({ code: 'ENODEV' });
+    for (const bad of got.slice(4)) expect(bad).toMatchObject({ type: 'TypeError' });
+  });
+});

@@ -3,8 +3,7 @@
 // and with client-go's polling for comparison, and the request rate of leader and followers.
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { KubeConfig } from '@kubernetes/client-node';
-import { Elector, KubeLeaseStore, systemClock } from '../src/election/index.js';
+import { Elector, KubeHttp, KubeLeaseStore, parseKubeConfig, systemClock } from '../src/election/index.js';
 import { startFakeApiServer, type FakeApiServer } from '../test/fakes/apiserver/server.js';
 import { round, summary, table } from './stats.js';
 
@@ -39,6 +38,7 @@ class Candidate {
   leading = false;
   startedAt = 0;
   dead = false;
+  private http: KubeHttp | undefined;
 
   constructor(
     readonly id: string,
@@ -50,8 +50,8 @@ class Candidate {
   }
 
   boot(): void {
-    const kc = new KubeConfig();
-    kc.loadFromString(this.server.kubeconfig(this.id));
+    this.http?.close();
+    this.http = new KubeHttp(parseKubeConfig(this.server.kubeconfig(this.id)));
     this.dead = false;
     this.leading = false;
     const elector = new Elector(
@@ -63,7 +63,7 @@ class Candidate {
         watch: this.watch,
       },
       {
-        store: new KubeLeaseStore(kc, NS, LEASE),
+        store: new KubeLeaseStore(this.http, NS, LEASE),
         clock: systemClock,
         callbacks: {
           onStartedLeading: () => {
@@ -80,6 +80,10 @@ class Candidate {
     );
     this.elector = elector;
     elector.start();
+  }
+
+  close(): void {
+    this.http?.close();
   }
 }
 
@@ -98,6 +102,7 @@ async function withCluster<T>(
   } finally {
     server.clearFaults();
     await Promise.all(candidates.map((c) => c.elector.stop()));
+    candidates.forEach((c) => c.close());
     await server.close();
   }
 }

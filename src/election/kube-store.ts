@@ -1,16 +1,6 @@
-// The LeaseStore port on a real kube-apiserver, through @kubernetes/client-node 1.4 (2.x does not load on
-// Node 20). Every request carries the caller's AbortSignal (client-node has no default timeout, and a hung
-// request must not outlive the renew deadline); errors become the typed LeaseErrors the elector acts on.
-import {
-  ApiException,
-  CoordinationV1Api,
-  Observable,
-  V1MicroTime,
-  Watch,
-  type ConfigurationOptions,
-  type KubeConfig,
-  type V1Lease,
-} from '@kubernetes/client-node';
+// The LeaseStore port on a real kube-apiserver: coordination.k8s.io/v1 Leases as plain JSON over KubeHttp.
+// Every request carries the caller's AbortSignal (a hung request must not outlive the renew deadline);
+// HTTP statuses become the typed LeaseErrors the elector acts on.
 import {
   LeaseConflictError,
   LeaseError,
@@ -18,32 +8,36 @@ import {
   LeaseInvalidError,
   LeaseUnavailableError,
 } from './errors.js';
+import type { IncomingMessage } from 'node:http';
+import { readBody, type KubeHttp } from './kube-http.js';
 import type { LeaseRecord, LeaseStore, LeaseWatch, StoredLease, WatchHandlers } from './types.js';
 
 /** Watches end after this long and are re-opened, so a silently dead connection cannot linger. */
 const WATCH_TIMEOUT_SECONDS = 300;
 
-function withSignal(signal: AbortSignal): ConfigurationOptions {
-  return {
-    middleware: [
-      {
-        pre: (ctx) => {
-          ctx.setSignal(signal);
-          return new Observable(Promise.resolve(ctx));
-        },
-        post: (ctx) => new Observable(Promise.resolve(ctx)),
-      },
-    ],
-    middlewareMergeStrategy: 'append',
+/** A Lease as the API server sends it (the fields kvip reads). */
+export interface LeaseObject {
+  metadata?: { resourceVersion?: string };
+  spec?: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    acquireTime?: string;
+    renewTime?: string;
+    leaseTransitions?: number;
   };
 }
 
 function time(v: unknown): Date {
-  const d = v instanceof Date ? v : new Date(typeof v === 'string' ? v : 0);
+  const d = new Date(typeof v === 'string' ? v : 0);
   return Number.isNaN(d.getTime()) ? new Date(0) : d;
 }
 
-export function leaseToStored(lease: V1Lease): StoredLease {
+/** MicroTime: kube-apiserver rejects anything but exactly six fractional digits. */
+export function microTime(d: Date): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+export function leaseToStored(lease: LeaseObject): StoredLease {
   const spec = lease.spec ?? {};
   return {
     version: lease.metadata?.resourceVersion ?? '',
@@ -57,121 +51,157 @@ export function leaseToStored(lease: V1Lease): StoredLease {
   };
 }
 
-function statusMessage(body: unknown): string {
+/** The message of a Kubernetes Status body, or the start of whatever else came back. */
+function statusMessage(text: string): string {
   try {
-    const parsed = JSON.parse(String(body)) as { message?: string };
+    const parsed = JSON.parse(text) as { message?: string };
     if (parsed.message) return parsed.message;
   } catch {
     // not a Status object
   }
-  return String(body).slice(0, 200);
+  return text.slice(0, 200);
+}
+
+class HttpStatusError extends Error {
+  constructor(
+    readonly status: number,
+    text: string,
+  ) {
+    super(statusMessage(text) || `HTTP ${status}`);
+  }
 }
 
 export class KubeLeaseStore implements LeaseStore {
   readonly description: string;
-  private readonly api: CoordinationV1Api;
+  private readonly collection: string;
+  private readonly path: string;
 
   constructor(
-    private readonly kc: KubeConfig,
+    private readonly http: KubeHttp,
     private readonly namespace: string,
     private readonly name: string,
   ) {
     this.description = `${namespace}/${name}`;
-    this.api = kc.makeApiClient(CoordinationV1Api);
+    this.collection = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
+    this.path = `${this.collection}/${encodeURIComponent(name)}`;
   }
 
   async get(signal: AbortSignal): Promise<StoredLease | null> {
-    try {
-      return leaseToStored(
-        await this.api.readNamespacedLease(
-          { name: this.name, namespace: this.namespace },
-          withSignal(signal),
-        ),
-      );
-    } catch (err) {
-      if (err instanceof ApiException && err.code === 404) return null;
-      throw this.mapError(err, 'get');
-    }
+    const res = await this.call('get', 'GET', this.path, undefined, signal, [200, 404]);
+    return res === null ? null : res;
   }
 
   async create(record: LeaseRecord, signal: AbortSignal): Promise<StoredLease> {
-    try {
-      const body = this.toLease(record);
-      return leaseToStored(
-        await this.api.createNamespacedLease({ namespace: this.namespace, body }, withSignal(signal)),
-      );
-    } catch (err) {
-      throw this.mapError(err, 'create');
-    }
+    return (await this.call('create', 'POST', this.collection, this.toLease(record), signal, [200, 201]))!;
   }
 
   async update(record: LeaseRecord, version: string, signal: AbortSignal): Promise<StoredLease> {
-    try {
-      const body = this.toLease(record, version);
-      return leaseToStored(
-        await this.api.replaceNamespacedLease(
-          { name: this.name, namespace: this.namespace, body },
-          withSignal(signal),
-        ),
-      );
-    } catch (err) {
-      throw this.mapError(err, 'update');
-    }
+    return (await this.call('update', 'PUT', this.path, this.toLease(record, version), signal, [200]))!;
   }
 
   watch(fromVersion: string | null, handlers: WatchHandlers): LeaseWatch {
+    const controller = new AbortController();
+    let response: IncomingMessage | undefined;
     let stopped = false;
-    let controller: AbortController | null = null;
     let closed = false;
+    // Once the response is in, end it by destroying it: aborting a finished request emits an error that
+    // nobody is left to handle.
+    const end = () => (response ? response.destroy() : controller.abort());
     const close = (reason: { error?: Error; expired?: boolean }) => {
       if (closed) return;
       closed = true;
-      controller?.abort();
+      end();
       if (!stopped) handlers.onClose(reason);
     };
-    const path = `/apis/coordination.k8s.io/v1/namespaces/${this.namespace}/leases`;
-    const query: Record<string, string | number | boolean> = {
+    const query = new URLSearchParams({
+      watch: '1',
       fieldSelector: `metadata.name=${this.name}`,
-      allowWatchBookmarks: true,
-      timeoutSeconds: WATCH_TIMEOUT_SECONDS,
-    };
-    if (fromVersion) query.resourceVersion = fromVersion;
-    new Watch(this.kc)
-      .watch(
-        path,
-        query,
-        (type: string, obj: unknown) => {
-          if (stopped || closed) return;
-          const lease = obj as V1Lease & { code?: number; reason?: string };
-          if (type === 'ADDED' || type === 'MODIFIED')
-            handlers.onEvent({ type: 'upsert', lease: leaseToStored(lease) });
-          else if (type === 'DELETED')
-            handlers.onEvent({ type: 'deleted', version: lease.metadata?.resourceVersion ?? '' });
-          else if (type === 'BOOKMARK')
-            handlers.onEvent({ type: 'bookmark', version: lease.metadata?.resourceVersion ?? '' });
-          else if (type === 'ERROR')
-            close({
-              expired: lease.code === 410,
-              error: new LeaseUnavailableError(lease.reason ?? 'watch error'),
-            });
-        },
-        (err: unknown) => close(err ? { error: this.mapError(err, 'watch'), expired: isGone(err) } : {}),
-      )
-      .then((c) => {
-        controller = c;
-        if (stopped || closed) c.abort();
-        else handlers.onOpen?.();
+      allowWatchBookmarks: 'true',
+      timeoutSeconds: String(WATCH_TIMEOUT_SECONDS),
+    });
+    if (fromVersion) query.set('resourceVersion', fromVersion);
+    this.http
+      .open('GET', `${this.collection}?${query.toString()}`, controller.signal)
+      .then(async (res) => {
+        response = res;
+        if (closed) return void res.destroy();
+        if (res.statusCode !== 200) {
+          const status = res.statusCode ?? 0;
+          const err = this.mapError(new HttpStatusError(status, await readBody(res)), 'watch');
+          return close({ error: err, expired: status === 410 });
+        }
+        handlers.onOpen?.();
+        let buffered = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buffered += chunk;
+          let nl: number;
+          while (!closed && (nl = buffered.indexOf('\n')) >= 0) {
+            const line = buffered.slice(0, nl).trim();
+            buffered = buffered.slice(nl + 1);
+            if (line) this.dispatch(line, handlers, close);
+          }
+        });
+        res.on('end', () => close({}));
+        res.on('error', (err) => close({ error: this.mapError(err, 'watch') }));
+        res.on('close', () => close({ error: new LeaseUnavailableError('watch: connection closed') }));
       })
       .catch((err: unknown) => close({ error: this.mapError(err, 'watch') }));
     return {
       stop: () => {
         stopped = true;
-        controller?.abort();
+        closed = true;
+        end();
       },
     };
   }
 
-  private toLease(record: LeaseRecord, version?: string): V1Lease {
+  private dispatch(
+    line: string,
+    handlers: WatchHandlers,
+    close: (reason: { error?: Error; expired?: boolean }) => void,
+  ): void {
+    let event: { type?: string; object?: LeaseObject & { code?: number; message?: string } };
+    try {
+      event = JSON.parse(line) as typeof event;
+    } catch {
+      return close({ error: new LeaseUnavailableError(`watch: not JSON: ${line.slice(0, 80)}`) });
+    }
+    const obj = event.object ?? {};
+    const version = obj.metadata?.resourceVersion ?? '';
+    if (event.type === 'ADDED' || event.type === 'MODIFIED')
+      handlers.onEvent({ type: 'upsert', lease: leaseToStored(obj) });
+    else if (event.type === 'DELETED') handlers.onEvent({ type: 'deleted', version });
+    else if (event.type === 'BOOKMARK') handlers.onEvent({ type: 'bookmark', version });
+    else if (event.type === 'ERROR')
+      close({ expired: obj.code === 410, error: new LeaseUnavailableError(obj.message ?? 'watch error') });
+  }
+
+  /** One request; `ok` statuses return the lease (404 returns null), anything else throws a LeaseError. */
+  private async call(
+    verb: string,
+    method: string,
+    path: string,
+    body: unknown,
+    signal: AbortSignal,
+    ok: number[],
+  ): Promise<StoredLease | null> {
+    let res;
+    try {
+      res = await this.http.request(method, path, body, signal);
+    } catch (err) {
+      throw this.mapError(err, verb);
+    }
+    if (!ok.includes(res.status)) throw this.mapError(new HttpStatusError(res.status, res.text), verb);
+    if (res.status === 404) return null;
+    try {
+      return leaseToStored(JSON.parse(res.text) as LeaseObject);
+    } catch {
+      throw new LeaseUnavailableError(`${verb} lease: the response is not JSON: ${res.text.slice(0, 80)}`);
+    }
+  }
+
+  private toLease(record: LeaseRecord, version?: string): object {
     return {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
@@ -183,9 +213,8 @@ export class KubeLeaseStore implements LeaseStore {
       spec: {
         holderIdentity: record.holderIdentity,
         leaseDurationSeconds: record.leaseDurationSeconds,
-        // MicroTime: kube-apiserver rejects anything but exactly six fractional digits.
-        acquireTime: new V1MicroTime(record.acquireTime.getTime()),
-        renewTime: new V1MicroTime(record.renewTime.getTime()),
+        acquireTime: microTime(record.acquireTime),
+        renewTime: microTime(record.renewTime),
         leaseTransitions: record.leaseTransitions,
       },
     };
@@ -193,13 +222,8 @@ export class KubeLeaseStore implements LeaseStore {
 
   private mapError(err: unknown, verb: string): LeaseError {
     if (err instanceof LeaseError) return err;
-    const code = err instanceof ApiException ? err.code : (err as { statusCode?: number }).statusCode;
-    const detail =
-      err instanceof ApiException
-        ? statusMessage(err.body)
-        : err instanceof Error
-          ? err.message
-          : String(err);
+    const code = err instanceof HttpStatusError ? err.status : undefined;
+    const detail = err instanceof Error ? err.message : String(err);
     if (code === 409) return new LeaseConflictError(detail);
     if (code === 401)
       return new LeaseForbiddenError(
@@ -219,8 +243,4 @@ export class KubeLeaseStore implements LeaseStore {
       code ? `${verb} lease: HTTP ${code}: ${detail}` : `${verb} lease: ${detail}`,
     );
   }
-}
-
-function isGone(err: unknown): boolean {
-  return (err as { statusCode?: number }).statusCode === 410;
 }

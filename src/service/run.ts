@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, type Config } from '../config/index.js';
 import {
   Elector,
+  KubeHttp,
   KubeLeaseStore,
   checkLeaseAccess,
   loadKubeConfig,
@@ -22,6 +23,7 @@ import { createLogger } from './log.js';
 import { VipService, type ServiceOptions } from './service.js';
 import { leaseIdentity } from './identity.js';
 import { EXIT_NOT_IMPLEMENTED } from '../exit-codes.js';
+import { VERSION } from '../version.js';
 
 export interface RunIo {
   err: (text: string) => void;
@@ -54,10 +56,8 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
       `missing capabilit${missing.length > 1 ? 'ies' : 'y'} ${missing.join(', ')}: run as root or add them to the pod's securityContext`,
     );
 
-  let elector: ElectorFactory | undefined;
-  if (config.leaderElection) {
-    elector = await prepareElection(config, io, log);
-  }
+  const election = config.leaderElection ? await prepareElection(config, io, log) : undefined;
+  const elector = election?.elector;
 
   const addresses = await AddressManager.open();
   try {
@@ -66,6 +66,7 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
       throw new ConfigError(`--vip ${config.vip} is IPv6 but IPv6 is disabled on ${config.interface}`);
   } catch (err) {
     addresses.close();
+    election?.close();
     if (err instanceof VipAddressError) throw new ConfigError(err.message);
     throw err;
   }
@@ -93,6 +94,7 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
   } catch (err) {
     await provider.close().catch(() => undefined);
     addresses.close();
+    election?.close();
     const e = err as Error & { code?: string };
     if (e.code === 'EPERM')
       throw new ConfigError(
@@ -105,12 +107,17 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
   log.info({ signal }, 'shutting down: dropping the virtual IP, then releasing the lease');
   await service.stop();
   addresses.close();
+  election?.close();
   return 0;
 }
 
 type ElectorFactory = NonNullable<ServiceOptions['elector']>;
 
-async function prepareElection(config: Config, io: RunIo, log: Logger): Promise<ElectorFactory> {
+async function prepareElection(
+  config: Config,
+  io: RunIo,
+  log: Logger,
+): Promise<{ elector: ElectorFactory; close: () => void }> {
   const identity = leaseIdentity(config);
   const timing = {
     identity,
@@ -120,14 +127,24 @@ async function prepareElection(config: Config, io: RunIo, log: Logger): Promise<
     watch: true,
   };
   validateElectorConfig(timing);
-  const kc = loadKubeConfig({ inCluster: config.inCluster, path: config.k8sConfigPath }, io.env);
-  const store = new KubeLeaseStore(kc, config.namespace, config.leaseName);
-  const pre = await checkLeaseAccess(store, timing.renewDeadlineMs);
+  const conn = loadKubeConfig({ inCluster: config.inCluster, path: config.k8sConfigPath }, io.env);
+  const http = new KubeHttp(conn, `kvip/${VERSION}`);
+  const store = new KubeLeaseStore(http, config.namespace, config.leaseName);
+  let pre;
+  try {
+    pre = await checkLeaseAccess(store, timing.renewDeadlineMs);
+  } catch (err) {
+    http.close();
+    throw err;
+  }
   if (!pre.ok)
     log.warn({ lease: store.description, err: pre.transient }, 'lease not reachable yet; will retry');
   log.info(
     { namespace: config.namespace, lease: config.leaseName, identity },
     `Beginning cluster membership, namespace [${config.namespace}], lock name [${config.leaseName}], id [${identity}]`,
   );
-  return (callbacks) => new Elector(timing, { store, clock: systemClock, callbacks, log });
+  return {
+    elector: (callbacks) => new Elector(timing, { store, clock: systemClock, callbacks, log }),
+    close: () => http.close(),
+  };
 }

@@ -1,16 +1,17 @@
-// The Kubernetes adapter through @kubernetes/client-node against the fake kube-apiserver over real HTTP(S).
+// The Kubernetes adapter (KubeHttp + KubeLeaseStore) against the fake kube-apiserver over real HTTP(S).
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import {
   Elector,
   KubeConfigError,
+  KubeHttp,
   KubeLeaseStore,
   LeaseConflictError,
   LeaseForbiddenError,
   LeaseUnavailableError,
   loadKubeConfig,
+  parseKubeConfig,
   systemClock,
   type LeaseRecord,
   type WatchEvent,
@@ -20,10 +21,17 @@ import { startFakeApiServer, type FakeApiServer } from '../fakes/apiserver/serve
 const NS = 'kube-system';
 const NAME = 'plndr-cp-lock';
 
+const clients: KubeHttp[] = [];
+afterEach(() => clients.splice(0).forEach((c) => c.close()));
+
+function httpFor(kubeconfig: string): KubeHttp {
+  const http = new KubeHttp(parseKubeConfig(kubeconfig));
+  clients.push(http);
+  return http;
+}
+
 function store(server: FakeApiServer, client: string): KubeLeaseStore {
-  const kc = new KubeConfig();
-  kc.loadFromString(server.kubeconfig(client));
-  return new KubeLeaseStore(kc, NS, NAME);
+  return new KubeLeaseStore(httpFor(server.kubeconfig(client)), NS, NAME);
 }
 
 const never = () => new AbortController().signal;
@@ -92,9 +100,8 @@ describe.each([false, true])('KubeLeaseStore (tls: %s)', (tls) => {
   });
 
   it('maps a bad token to 401 LeaseForbiddenError', async () => {
-    const kc = new KubeConfig();
-    kc.loadFromString(server.kubeconfig('a').replace(server.tokenFor('a')!, 'wrong-token'));
-    const err = await new KubeLeaseStore(kc, NS, NAME).get(never()).catch((e: unknown) => e);
+    const kc = server.kubeconfig('a').replace(server.tokenFor('a')!, 'wrong-token');
+    const err = await new KubeLeaseStore(httpFor(kc), NS, NAME).get(never()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LeaseForbiddenError);
     expect((err as LeaseForbiddenError).status).toBe(401);
   });
@@ -224,9 +231,11 @@ describe('loadKubeConfig', () => {
     try {
       const p = join(dir, 'ok.conf');
       writeFileSync(p, server.kubeconfig('a'));
-      const kc = loadKubeConfig({ inCluster: false, path: p });
-      expect(kc.getCurrentCluster()?.server).toBe(server.url);
-      expect(await new KubeLeaseStore(kc, NS, NAME).get(never())).toBeNull();
+      const conn = loadKubeConfig({ inCluster: false, path: p });
+      expect(conn.server.origin).toBe(new URL(server.url).origin);
+      const http = new KubeHttp(conn);
+      clients.push(http);
+      expect(await new KubeLeaseStore(http, NS, NAME).get(never())).toBeNull();
     } finally {
       await server.close();
     }

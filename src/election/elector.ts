@@ -12,9 +12,10 @@
 //   at the start of the round, which a slow response pushes later). Followers wait LeaseDuration from when
 //   they saw that renewal, which is after it was sent, so RenewDeadline + RetryPeriod < LeaseDuration keeps
 //   two leaders apart however slow the responses are.
-// - Followers watch the lease. A release (empty holder) or deletion wakes them at once, and while the watch
-//   is healthy they sleep until exactly observedTime + LeaseDuration instead of polling. The watch only
-//   changes what is observed; taking the lease still goes through GET + UPDATE with the same validity rule.
+// - Followers (not the leader) watch the lease. A release (empty holder) or deletion wakes them at once, and
+//   while the watch is healthy they sleep until exactly observedTime + LeaseDuration instead of polling. The
+//   watch only changes what is observed; taking the lease still goes through GET + UPDATE with the same
+//   validity rule.
 //
 // The elector knows nothing of VIPs: it reports started leading, stopped leading and new leader.
 import { LeaseConflictError, LeaseForbiddenError } from './errors.js';
@@ -187,9 +188,12 @@ export class Elector {
   }
 
   private async run(): Promise<void> {
-    this.ensureWatch();
     while (!this.stopped) {
+      this.ensureWatch();
       if (!(await this.acquire())) return;
+      // A leader learns what it needs from its own renewals (as in client-go); watching its own writes
+      // would only cost a parsed event per renewal. The watch comes back when leadership ends.
+      this.stopWatch();
       this.becomeLeader();
       await this.renewUntilLost();
     }

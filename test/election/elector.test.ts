@@ -316,6 +316,28 @@ describe('watch-driven takeover', () => {
     expect(a.elector.isLeader()).toBe(true);
   });
 
+  it('the leader closes its watch while it leads and opens it again when it loses the lease', async () => {
+    const sim = new Sim(PRESETS.reference);
+    const a = sim.add('a', sim.link(1));
+    sim.add('b', sim.link(1));
+    sim.startAll();
+    await sim.clock.advance(3000);
+    expect(a.elector.isLeader()).toBe(true);
+    expect(sim.server.watching()).toEqual(['b']);
+    // someone else takes the lease out of band: a's next renewal fails and a goes back to following
+    const now = new Date(sim.clock.now());
+    sim.server.put({
+      holderIdentity: 'x',
+      leaseDurationSeconds: 3600,
+      acquireTime: now,
+      renewTime: now,
+      leaseTransitions: 1,
+    });
+    await sim.clock.advanceUntil(() => !a.elector.isLeader(), 5000);
+    await sim.clock.advance(100);
+    expect(sim.server.watching()).toEqual(['a', 'b']);
+  });
+
   it('falls back to polling when the watch breaks, and still never takes a held lease', async () => {
     const sim = new Sim(PRESETS.reference);
     const a = sim.add('a', sim.link(1));

@@ -93,6 +93,11 @@ export class MemoryLeaseServer {
     };
   }
 
+  /** The clients with a watch open now, sorted. */
+  watching(): string[] {
+    return [...this.watchers].map((w) => w.client).sort();
+  }
+
   /** A healed partition leaves the client's old watch streams dead: they close with an error. */
   heal(client: string, link: Link): void {
     link.partitioned = false;

@@ -38,6 +38,8 @@ export class VipService {
   private wantHold = false;
   private holding = false;
   private converging: Promise<void> | null = null;
+  /** A reconcile in flight: release waits for it, or it could add back the VIP release just removed. */
+  private reconciling: Promise<void> | null = null;
   private reconcileTimer: NodeJS.Timeout | null = null;
   private elector: ElectorHandle | null = null;
   private stopped = false;
@@ -104,6 +106,7 @@ export class VipService {
     this.converging ??= (async () => {
       try {
         while (this.holding !== this.wantHold) {
+          if (this.reconciling) await this.reconciling;
           if (this.wantHold) {
             await this.opts.provider.acquire();
             this.holding = true;
@@ -128,11 +131,15 @@ export class VipService {
   private async tick(): Promise<void> {
     if (this.stopped || this.converging) return;
     if (this.holding !== this.wantHold) return this.converge();
-    if (!this.holding) return;
-    try {
-      await this.opts.provider.reconcile();
-    } catch (err) {
-      this.opts.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'reconcile failed');
-    }
+    if (!this.holding || this.reconciling) return;
+    this.reconciling = this.opts.provider
+      .reconcile()
+      .catch((err: unknown) => {
+        this.opts.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'reconcile failed');
+      })
+      .finally(() => {
+        this.reconciling = null;
+      });
+    return this.reconciling;
   }
 }

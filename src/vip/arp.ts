@@ -92,13 +92,15 @@ export class ArpProvider implements VipProvider {
     this.acquireStartedAt = performance.now();
     await this.o.addresses.add(this.o.ifname, this.o.vip, this.o.prefix, { label: this.label });
     this.holding = true;
+    // The frame goes out before anything is logged: a log line is a write(2) the failover need not wait for.
+    if (this.o.announce) {
+      this.announce('first');
+      this.schedule();
+    }
     this.o.log.info(
       { vip: `${this.o.vip}/${this.o.prefix}`, interface: this.o.ifname },
       'added the virtual IP',
     );
-    if (!this.o.announce) return;
-    this.announce('first');
-    this.schedule();
   }
 
   async release(): Promise<void> {
@@ -120,7 +122,10 @@ export class ArpProvider implements VipProvider {
       this.mac = link.mac;
       this.frameBytes = this.o.frame(this.mac, this.o.vip);
     }
-    if (!(await this.o.addresses.has(this.o.ifname, this.o.vip, this.o.prefix))) {
+    const present = await this.o.addresses.has(this.o.ifname, this.o.vip, this.o.prefix);
+    // Released while this check ran: adding now would put the VIP back on a node that no longer leads.
+    if (!this.holding) return;
+    if (!present) {
       await this.o.addresses.add(this.o.ifname, this.o.vip, this.o.prefix, { label: this.label });
       this.o.log.warn(
         { vip: this.o.vip, interface: this.o.ifname },

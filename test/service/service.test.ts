@@ -8,8 +8,12 @@ class RecordingProvider implements VipProvider {
   calls: string[] = [];
   failAcquire = 0;
   private gate: Promise<void> = Promise.resolve();
+  private reconcileGate: Promise<void> = Promise.resolve();
   slow(p: Promise<void>) {
     this.gate = p;
+  }
+  slowReconcile(p: Promise<void>) {
+    this.reconcileGate = p;
   }
   async prepare() {
     this.calls.push('prepare');
@@ -27,6 +31,8 @@ class RecordingProvider implements VipProvider {
   }
   async reconcile() {
     this.calls.push('reconcile');
+    await this.reconcileGate;
+    this.calls.push('reconcile done');
   }
   async close() {
     this.calls.push('close');
@@ -82,7 +88,7 @@ describe('VipService', () => {
     await cb().onStartedLeading();
     provider.calls = [];
     await service.stop();
-    expect(provider.calls.filter((c) => c !== 'reconcile')).toEqual([
+    expect(provider.calls.filter((c) => !c.startsWith('reconcile'))).toEqual([
       'release',
       'elector.stop',
       'lease released',
@@ -103,7 +109,11 @@ describe('VipService', () => {
     open();
     await first;
     await last;
-    expect(provider.calls.filter((c) => c !== 'reconcile')).toEqual(['prepare', 'acquire', 'release']);
+    expect(provider.calls.filter((c) => !c.startsWith('reconcile'))).toEqual([
+      'prepare',
+      'acquire',
+      'release',
+    ]);
     expect(service.isHolding()).toBe(false);
     await service.stop();
   });
@@ -118,6 +128,24 @@ describe('VipService', () => {
     expect(service.isHolding()).toBe(true);
     expect(provider.calls.filter((c) => c === 'acquire')).toHaveLength(2);
     expect(provider.calls).toContain('reconcile');
+    await service.stop();
+  });
+
+  it('releases only after a reconcile in flight has finished (it could re-add the VIP otherwise)', async () => {
+    const { provider, service, cb } = setup();
+    await service.start();
+    await cb().onStartedLeading();
+    let finish!: () => void;
+    provider.slowReconcile(new Promise<void>((r) => (finish = r)));
+    while (!provider.calls.includes('reconcile')) await tick(5);
+    const stopped = cb().onStoppedLeading();
+    await tick(30);
+    expect(provider.calls).not.toContain('release');
+    finish();
+    await stopped;
+    const calls = provider.calls;
+    expect(calls.indexOf('release')).toBeGreaterThan(calls.indexOf('reconcile done'));
+    expect(service.isHolding()).toBe(false);
     await service.stop();
   });
 

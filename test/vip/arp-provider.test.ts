@@ -102,6 +102,24 @@ describe('ArpProvider', () => {
     expect(p.calls.at(-1)).toBe('send 7 02:00:00:00:00:02>198.51.100.10');
   });
 
+  it('a reconcile that finds the VIP gone does not put it back if release ran meanwhile', async () => {
+    const p = ports();
+    const arp = provider(p);
+    await arp.prepare();
+    await arp.acquire();
+    let answer!: (v: boolean) => void;
+    p.addresses.has = () => new Promise<boolean>((r) => (answer = r));
+    const reconciling = arp.reconcile();
+    await arp.release();
+    answer(false); // the check saw the VIP absent: release had already removed it
+    await reconciling;
+    expect(p.calls.filter((c) => c.startsWith('add') || c.startsWith('remove'))).toEqual([
+      'add eth0 198.51.100.10/32 eth0:kvip',
+      'remove eth0 198.51.100.10/32',
+    ]);
+    expect(p.state.addrs.size).toBe(0);
+  });
+
   it('does nothing on reconcile when it does not hold the VIP', async () => {
     const p = ports();
     const arp = provider(p);

@@ -25,6 +25,7 @@ interface Trial {
   dualMs: number;
 }
 
+const IDLE_S = 30;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function steady(rig: Rig): Promise<string> {
@@ -82,8 +83,11 @@ function procStat(pid: number): { rssMb: number; cpuTicks: number } {
   return { rssMb: rssKb / 1024, cpuTicks: Number(fields[11]) + Number(fields[12]) };
 }
 
+/** RSS and CPU over `seconds`, after IDLE_SETTLE_S for the last restarted node to finish starting up. */
+const IDLE_SETTLE_S = 15;
 async function idle(rig: Rig, seconds: number): Promise<{ rssMb: number; cpuPct: number; role: string }[]> {
   const holder = await steady(rig);
+  await sleep(IDLE_SETTLE_S * 1000);
   const before = new Map(rig.nodes.map((n) => [n, procStat(rig.pidOf(n)!)]));
   await sleep(seconds * 1000);
   return rig.nodes.map((n) => {
@@ -96,7 +100,7 @@ async function idle(rig: Rig, seconds: number): Promise<{ rssMb: number; cpuPct:
 function acquireToGarpMs(rig: Rig): number[] {
   const out: number[] = [];
   for (const n of rig.nodes)
-    for (const line of rig.kvipLog(n).split('\n')) {
+    for (const line of rig.kvipLogs(n).join('\n').split('\n')) {
       const m = /"sinceAcquireMs":([\d.]+)/.exec(line);
       if (m) out.push(Number(m[1]));
     }
@@ -148,7 +152,7 @@ export async function main(argv: string[]): Promise<void> {
     {
       system: kvip,
       ...(await run(kvip, trials, async (rig) => {
-        idleRows = await idle(rig, 10);
+        idleRows = await idle(rig, IDLE_S);
       })),
     },
   ];
@@ -196,7 +200,7 @@ export async function main(argv: string[]): Promise<void> {
   );
   console.log(
     table(
-      ['kvip idle (10 s)', 'RSS MB', 'CPU % of a core'],
+      [`kvip idle (${IDLE_S} s, after ${IDLE_SETTLE_S} s)`, 'RSS MB', 'CPU % of a core'],
       idleRows.map((r) => [r.role, r.rssMb, r.cpuPct]),
     ),
   );

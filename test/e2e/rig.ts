@@ -322,8 +322,17 @@ export class Rig {
 
   /** The log of the latest run of kvip on `node`. */
   kvipLog(node: string): string {
+    return this.readLog(node, this.runs.get(node) ?? 0);
+  }
+
+  /** The logs of every run of kvip on `node`, oldest first. */
+  kvipLogs(node: string): string[] {
+    return Array.from({ length: (this.runs.get(node) ?? 0) + 1 }, (_v, run) => this.readLog(node, run));
+  }
+
+  private readLog(node: string, run: number): string {
     try {
-      return readFileSync(join(this.dir, `${node}-kvip-${this.runs.get(node) ?? 0}.log`), 'utf8');
+      return readFileSync(join(this.dir, `${node}-kvip-${run}.log`), 'utf8');
     } catch {
       return '';
     }

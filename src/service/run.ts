@@ -63,7 +63,10 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
   try {
     await addresses.link(config.interface);
     if (isIP(config.vip) === 6 && ipv6Disabled(config.interface))
-      throw new ConfigError(`--vip ${config.vip} is IPv6 but IPv6 is disabled on ${config.interface}`);
+      throw new ConfigError(
+        `--vip ${config.vip} is IPv6 but IPv6 is disabled on ${config.interface}: ` +
+          `enable it (sysctl net.ipv6.conf.${config.interface}.disable_ipv6=0) or use an IPv4 --vip`,
+      );
   } catch (err) {
     addresses.close();
     election?.close();

@@ -2,6 +2,7 @@
 // every 2 ms sees when the holder crashes (SIGKILL + link cut) or stops (SIGTERM), for kvip and, on the same
 // rig, for keepalived from Debian (VRRPv2 advert_int 1, VRRPv3 advert_int 0.1). Also: time two nodes hold
 // the VIP at once, acquire -> first GARP, and kvip's idle RSS and CPU.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Rig, type ProbeEvent } from '../test/e2e/rig.js';
@@ -139,6 +140,9 @@ export async function main(argv: string[]): Promise<void> {
     },
   });
   if (values.mode !== 'arp') throw new Error(`--mode ${values.mode}: only arp is implemented`);
+  // Before any trial: without it the keepalived rows would only time out after the kvip ones.
+  if (!values['no-keepalived'] && spawnSync('keepalived', ['--version']).error)
+    throw new Error('keepalived is not installed: apt-get install keepalived, or pass --no-keepalived');
   const [ld, rd, rp] = values.lease.split('/').map(Number) as [number, number, number];
   const lease: Lease = { ld, rd, rp };
   const trials = Number(values.trials);

@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -60,7 +61,9 @@ typedef bool (*reply_fn)(const struct nlmsghdr *h, void *ctx);
 
 /*
  * Sends one request and reads until its ACK (or, for a dump, NLMSG_DONE): 0, or the errno the kernel (or a
- * syscall) returned. Every other reply message with the request's sequence number goes to on_reply.
+ * syscall) returned. Every other reply message with the request's sequence number goes to on_reply. A dump
+ * the kernel marks NLM_F_DUMP_INTR (the table changed while it was read) returns EINTR: the caller retries.
+ * A fresh socket per request, so sequence number 1 cannot meet a stale reply.
  */
 static int rtnl_transact(struct nlmsghdr *req, const char **syscall, reply_fn on_reply, void *ctx) {
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
@@ -68,32 +71,63 @@ static int rtnl_transact(struct nlmsghdr *req, const char **syscall, reply_fn on
     *syscall = "socket";
     return errno;
   }
+  int err = 0;
+  bool interrupted = false;
+  /* The kernel always answers; the timeout only bounds a reply lost to a full socket buffer. */
   struct timeval tv = {.tv_sec = 1, .tv_usec = 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) {
+    *syscall = "setsockopt";
+    err = errno;
+    goto out;
+  }
   struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
   req->nlmsg_seq = 1;
-  int err = 0;
   if (sendto(fd, req, req->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) {
     *syscall = "sendto";
     err = errno;
     goto out;
   }
   for (;;) {
+    /* 32 KiB: the kernel fills a dump batch up to that size; MSG_TRUNC below catches anything larger. */
     char buf[32768] __attribute__((aligned(NLMSG_ALIGNTO)));
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    struct sockaddr_nl from;
+    struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
+    struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1};
+    ssize_t n = recvmsg(fd, &msg, 0);
     if (n < 0) {
       if (errno == EINTR) continue;
       *syscall = "recv";
       err = errno == EAGAIN ? ETIMEDOUT : errno;
       goto out;
     }
-    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+    if (msg.msg_flags & MSG_TRUNC) {
+      *syscall = "recv";
+      err = EMSGSIZE;
+      goto out;
+    }
+    if (from.nl_pid != 0) continue; /* only the kernel answers */
+    int len = (int)n;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
       if (h->nlmsg_seq != req->nlmsg_seq) continue;
-      if (h->nlmsg_type == NLMSG_DONE) goto out;
+      if (h->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
+      if (h->nlmsg_type == NLMSG_DONE) {
+        /* A dump that failed part-way puts its error in DONE's payload. */
+        if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(int)) && *(const int *)NLMSG_DATA(h) < 0) {
+          *syscall = "rtnetlink";
+          err = -*(const int *)NLMSG_DATA(h);
+        } else if (interrupted) {
+          *syscall = "rtnetlink";
+          err = EINTR;
+        }
+        goto out;
+      }
       if (h->nlmsg_type == NLMSG_ERROR) {
-        const struct nlmsgerr *e = NLMSG_DATA(h);
         *syscall = "rtnetlink";
-        err = -e->error; /* 0 is the ACK */
+        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
+          err = EPROTO;
+          goto out;
+        }
+        err = -((const struct nlmsgerr *)NLMSG_DATA(h))->error; /* 0 is the ACK */
         goto out;
       }
       if (on_reply != NULL && !on_reply(h, ctx)) {
@@ -108,9 +142,16 @@ out:
   return err;
 }
 
+/* A JS number that is a whole number in [0, 2^32): napi_get_value_uint32 alone would truncate 24.7 to 24
+ * and wrap -1 to 0xffffffff. */
 static bool get_u32(napi_env env, napi_value v, uint32_t *out) {
   napi_valuetype t;
-  return napi_typeof(env, v, &t) == napi_ok && t == napi_number && napi_get_value_uint32(env, v, out) == napi_ok;
+  double d;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number || napi_get_value_double(env, v, &d) != napi_ok)
+    return false;
+  if (!(d >= 0 && d <= 4294967295.0) || d != (double)(uint32_t)d) return false;
+  *out = (uint32_t)d;
+  return true;
 }
 
 /* Reads (ifindex, family, address, prefix) and fills the header; false with a TypeError pending. */
@@ -182,10 +223,12 @@ static napi_value address_add(napi_env env, napi_callback_info info) {
   size_t len;
   if (!read_address_call(env, info, 6, argv, "addressAdd", &req, addr, &len)) return NULL;
 
-  char label[IF_NAMESIZE + 1]; /* one more than fits, to detect labels that are too long */
+  /* Room for more than fits: napi truncates at a UTF-8 character boundary, so a small buffer would hide a
+   * label that is too long behind a shorter one. */
+  char label[64];
   size_t label_len = 0;
-  napi_valuetype t;
-  napi_typeof(env, argv[4], &t);
+  napi_valuetype t = napi_undefined;
+  if (napi_typeof(env, argv[4], &t) != napi_ok) return kvip_throw_type(env, "addressAdd: bad label");
   if (t == napi_string) {
     if (napi_get_value_string_utf8(env, argv[4], label, sizeof label, &label_len) != napi_ok || label_len == 0 ||
         label_len >= IF_NAMESIZE)
@@ -222,7 +265,7 @@ static napi_value address_delete(napi_env env, napi_callback_info info) {
 static napi_value link_index(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  char ifname[IF_NAMESIZE + 1];
+  char ifname[64]; /* as label above: larger than any valid name, so truncation cannot go unnoticed */
   size_t n = 0;
   napi_valuetype t;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
@@ -266,7 +309,7 @@ static bool set_str(napi_env env, napi_value obj, const char *key, const char *d
 /* RTM_NEWLINK -> { index, name, mac: Buffer, flags (IFF_*), mtu } */
 static bool on_link(const struct nlmsghdr *h, void *vctx) {
   struct dump_ctx *ctx = vctx;
-  if (h->nlmsg_type != RTM_NEWLINK) return true;
+  if (h->nlmsg_type != RTM_NEWLINK || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg))) return true;
   const struct ifinfomsg *ifi = NLMSG_DATA(h);
   if (ctx->only_index != 0 && ifi->ifi_index != ctx->only_index) return true;
   napi_env env = ctx->env;
@@ -292,7 +335,7 @@ static bool on_link(const struct nlmsghdr *h, void *vctx) {
 /* RTM_NEWADDR -> { index, family: 4|6, prefix, address: Buffer (IFA_LOCAL, else IFA_ADDRESS), label?, flags } */
 static bool on_addr(const struct nlmsghdr *h, void *vctx) {
   struct dump_ctx *ctx = vctx;
-  if (h->nlmsg_type != RTM_NEWADDR) return true;
+  if (h->nlmsg_type != RTM_NEWADDR || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifaddrmsg))) return true;
   const struct ifaddrmsg *ifa = NLMSG_DATA(h);
   if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6) return true;
   napi_env env = ctx->env;
@@ -330,10 +373,15 @@ static void init_request(struct nlmsghdr *nh, size_t body_len, uint16_t type, ui
  * index that is not there) gives [] when missing_is_empty. */
 static napi_value collect(napi_env env, struct nlmsghdr *req, reply_fn on_reply, int only_index, const char *op,
                           const char *what, bool missing_is_empty) {
-  struct dump_ctx ctx = {.env = env, .count = 0, .only_index = only_index};
-  if (napi_create_array(env, &ctx.array) != napi_ok) return NULL;
+  struct dump_ctx ctx = {.env = env, .only_index = only_index};
   const char *syscall = NULL;
-  int err = rtnl_transact(req, &syscall, on_reply, &ctx);
+  int err = EINTR;
+  /* A dump interrupted by a change to the table may be inconsistent: read it again (a few times at most). */
+  for (int attempt = 0; attempt < 3 && err == EINTR; attempt++) {
+    ctx.count = 0;
+    if (napi_create_array(env, &ctx.array) != napi_ok) return kvip_throw_errno(env, ENOMEM, op, what, "napi");
+    err = rtnl_transact(req, &syscall, on_reply, &ctx);
+  }
   if (err == ENODEV && missing_is_empty) return ctx.array;
   if (err != 0) return kvip_throw_errno(env, err, op, what, syscall);
   return ctx.array;

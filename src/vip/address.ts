@@ -99,7 +99,8 @@ function formatMac(mac: Buffer): string {
 export function ipv4Label(ifname: string, label: string | undefined): string | undefined {
   if (label === undefined || label === '') return undefined;
   const full = label === ifname || label.startsWith(`${ifname}:`) ? label : `${ifname}:${label}`;
-  return full.length <= IFNAMSIZ_MAX ? full : undefined;
+  // The kernel's limit is in bytes: 'eth0:é' is 7 characters but 8 bytes.
+  return Buffer.byteLength(full) <= IFNAMSIZ_MAX ? full : undefined;
 }
 
 const CAP_FIX = 'run as root or add NET_ADMIN to the pod';
@@ -221,7 +222,7 @@ export class AddressManager {
   }
 
   private async lookup<T>(ifname: string, fn: () => Promise<T>): Promise<T> {
-    if (ifname === '' || ifname.length > IFNAMSIZ_MAX || /[\s/:]/.test(ifname)) {
+    if (ifname === '' || Buffer.byteLength(ifname) > IFNAMSIZ_MAX || /[\s/:]/.test(ifname)) {
       throw new VipAddressError(
         'EINVAL',
         `${JSON.stringify(ifname)} is not a valid interface name (1-15 characters, no '/', ':' or spaces)`,

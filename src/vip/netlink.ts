@@ -82,6 +82,7 @@ export function toNetlinkErrno(err: unknown): NetlinkErrno {
   if (err instanceof NetlinkErrno) return err;
   const message = err instanceof Error ? err.message : String(err);
   const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'ERR_INVALID_ARG_TYPE') return new NetlinkErrno('EINVAL', message); // the addon's TypeErrors
   return new NetlinkErrno(typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? code : 'EIO', message);
 }
 

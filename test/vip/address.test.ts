@@ -85,10 +85,11 @@ describe('ipv4Label', () => {
     expect(ipv4Label('eth0', undefined)).toBeUndefined();
     expect(ipv4Label('eth0', '')).toBeUndefined();
   });
-  it('drops a label longer than 15 characters', () => {
+  it('drops a label longer than 15 bytes', () => {
     expect(ipv4Label('enp0s31f6', 'kvip')).toBe('enp0s31f6:kvip'); // 14
     expect(ipv4Label('enp0s31f6', 'kvip1')).toBe('enp0s31f6:kvip1'); // 15
     expect(ipv4Label('enp0s31f6', 'kvip12')).toBeUndefined(); // 16
+    expect(ipv4Label('enp0s31f6', 'kvipé')).toBeUndefined(); // 15 characters, 16 bytes
   });
 });
 
@@ -238,6 +239,8 @@ describe('toNetlinkErrno', () => {
     expect(toNetlinkErrno(fromAddon)).toMatchObject({ code: 'EEXIST', message: 'RTM_NEWADDR: File exists' });
     expect(toNetlinkErrno(Object.assign(new Error('send failed'), { code: 'ENOBUFS' })).code).toBe('ENOBUFS');
     expect(toNetlinkErrno(Object.assign(new Error('odd'), { code: 'ERR_SOMETHING' })).code).toBe('EIO');
+    const typeError = Object.assign(new TypeError('addressAdd: bad'), { code: 'ERR_INVALID_ARG_TYPE' });
+    expect(toNetlinkErrno(typeError).code).toBe('EINVAL');
     expect(toNetlinkErrno('weird').code).toBe('EIO');
   });
 });

@@ -69,7 +69,14 @@ describeNetns('native rtnetlink: addressAdd / addressDelete / linkIndex', () => 
       out(err(() => a.addressAdd(99999, 4, v, 32, null, false)));
       out(err(() => a.addressAdd(i, 4, Buffer.alloc(16), 32, null, false)));
       out(err(() => a.addressAdd(i, 6, Buffer.alloc(16), 129, null, false)));
-      out(err(() => a.addressAdd(i, 4, v, 32, 'a-label-far-too-long', false)));`);
+      out(err(() => a.addressAdd(i, 4, v, 32, 'a-label-far-too-long', false)));
+      // 15 characters, 17 bytes in UTF-8: must not be cut at a character boundary and accepted
+      out(err(() => a.addressAdd(i, 4, v, 32, 'abcdefghijklm\u00e9\u00e9', false)));
+      out(err(() => a.addressAdd(i, 4, v, 24.7, null, false)));
+      out(err(() => a.addressAdd(-1, 4, v, 32, null, false)));
+      out(err(() => a.links(-1)));
+      out(err(() => a.linkIndex('kvnop' + '\u00e9'.repeat(6))));
+      out(a.addresses(4).some((x) => x.address.equals(v)));`);
     expect(got[0]).toMatchObject({
       code: 'EEXIST',
       message: expect.stringContaining(`203.0.113.9/32 dev ${ifname}`),
@@ -77,6 +84,9 @@ describeNetns('native rtnetlink: addressAdd / addressDelete / linkIndex', () => 
     expect(got[1]).toMatchObject({ code: 'EADDRNOTAVAIL' });
     expect(got[2]).toMatchObject({ code: 'ENODEV', message: expect.stringContaining('nosuch0') });
     expect(got[3]).toMatchObject({ code: 'ENODEV' });
-    for (const bad of got.slice(4)) expect(bad).toMatchObject({ type: 'TypeError' });
+    const typeErrors = got.slice(4, -1);
+    expect(typeErrors).toHaveLength(8);
+    for (const bad of typeErrors) expect(bad).toMatchObject({ type: 'TypeError' });
+    expect(got.at(-1)).toBe(false); // none of the refused calls added the address
   });
 });

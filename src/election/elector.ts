@@ -470,10 +470,11 @@ export class Elector {
 
   private ensureWatch(): void {
     if (!this.cfg.watch || !this.store.watch || this.watchHandle || this.stopped) return;
+    let openedAt = 0;
     this.watchHandle = this.store.watch(this.observedVersion, {
       onOpen: () => {
+        openedAt = this.clock.now();
         this.watchHealthy = true;
-        this.watchFailures = 0;
         this.wakeFollower?.(false);
       },
       onEvent: (event) => this.onWatchEvent(event),
@@ -483,8 +484,14 @@ export class Elector {
         this.watchHealthy = false;
         if (this.stopped) return;
         if (expired) this.observedVersion = null;
-        // A clean end (the server's watch timeout) is re-opened at once; a failure backs off.
-        if (!error && !expired && wasOpen) return this.ensureWatch();
+        // A clean end (the server's watch timeout) is re-opened at once; a failure backs off, and so does a
+        // clean end that came within a RetryPeriod of opening (a proxy cutting every stream short would
+        // otherwise make this a busy loop).
+        const lived = this.clock.now() - openedAt;
+        if (!error && !expired && wasOpen && lived >= this.cfg.retryPeriodMs) return this.ensureWatch();
+        // Failures count from the last watch that stayed up (or delivered an event): opening alone is not
+        // proof of health.
+        if (wasOpen && lived >= this.cfg.leaseDurationMs) this.watchFailures = 0;
         this.watchFailures++;
         this.log.debug(
           { err: error ? String(error) : undefined },

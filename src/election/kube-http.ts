@@ -39,7 +39,7 @@ export class KubeHttp {
   /** Sends a request and resolves once the response headers are in (the body is the caller's to read). */
   async open(method: string, path: string, signal: AbortSignal, payload?: string): Promise<IncomingMessage> {
     signal.throwIfAborted();
-    const opts = await this.conn.requestOptions();
+    const opts = await this.conn.requestOptions(signal);
     const headers: Record<string, string | number> = {
       ...(opts.headers as Record<string, string>),
       Accept: 'application/json',
@@ -49,22 +49,35 @@ export class KubeHttp {
       headers['Content-Type'] = 'application/json';
       headers['Content-Length'] = Buffer.byteLength(payload);
     }
-    return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = this.transport.request(
-        this.conn.server,
-        {
-          ...opts,
-          method,
-          path: this.conn.server.pathname.replace(/\/$/, '') + path,
-          headers,
-          agent: this.agent,
-          signal,
-        },
-        (res) => resolve(res),
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
+    const send = (retry: boolean) =>
+      new Promise<IncomingMessage>((resolve, reject) => {
+        const req = this.transport.request(
+          this.conn.server,
+          {
+            ...opts,
+            method,
+            path: this.conn.server.pathname.replace(/\/$/, '') + path,
+            headers,
+            agent: this.agent,
+            signal,
+          },
+          (res) => {
+            // Rejected credentials: a token or exec credential may have rotated, so fetch it afresh next time.
+            if (res.statusCode === 401) this.conn.invalidate();
+            resolve(res);
+          },
+        );
+        req.on('error', (err: NodeJS.ErrnoException) => {
+          // A kept-alive connection the server closed while it sat idle fails at once on reuse; the request
+          // never reached the server, so it is sent again on a new connection (once). Safe for PUT and POST
+          // too: they carry a resourceVersion or create-only semantics, so a duplicate would be a 409.
+          if (retry && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE'))
+            resolve(send(false));
+          else reject(err);
+        });
+        req.end(payload);
+      });
+    return send(true);
   }
 
   /** Closes idle and open connections. */

@@ -14,11 +14,20 @@ import type { LeaseRecord, LeaseStore, LeaseWatch, StoredLease, WatchHandlers } 
 
 /** Watches end after this long and are re-opened, so a silently dead connection cannot linger. */
 const WATCH_TIMEOUT_SECONDS = 300;
+/**
+ * A watch that has delivered nothing (no event, no bookmark) for this long is ended and re-opened. While a
+ * node leads, its renewals arrive every RetryPeriod; a silent stream is a dead connection that TCP
+ * keepalive would take minutes to notice, and a follower trusting it would see the leader's death late.
+ */
+const WATCH_IDLE_MS = 30_000;
+/** A Lease event is a few hundred bytes; a line this long is not one. */
+const MAX_EVENT_BYTES = 1 << 20;
 
-/** A Lease as the API server sends it (the fields kvip reads). */
+/** A Lease as the API server sends it (the fields kvip reads; the rest is kept and sent back on update). */
 export interface LeaseObject {
-  metadata?: { resourceVersion?: string };
+  metadata?: { resourceVersion?: string; managedFields?: unknown; [field: string]: unknown };
   spec?: {
+    [field: string]: unknown;
     holderIdentity?: string;
     leaseDurationSeconds?: number;
     acquireTime?: string;
@@ -26,6 +35,18 @@ export interface LeaseObject {
     leaseTransitions?: number;
   };
 }
+
+/** Certificate errors (node:tls) that no retry fixes: the kubeconfig does not trust this server. */
+const UNTRUSTED_SERVER = new Set([
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+]);
 
 function time(v: unknown): Date {
   const d = new Date(typeof v === 'string' ? v : 0);
@@ -75,11 +96,18 @@ export class KubeLeaseStore implements LeaseStore {
   readonly description: string;
   private readonly collection: string;
   private readonly path: string;
+  /**
+   * The last Lease object seen (GET, create, update or watch). An update sends it back with only the spec
+   * changed, as client-go does: a PUT replaces the whole object, so sending just the fields kvip knows would
+   * drop the labels, annotations and newer spec fields someone else put there.
+   */
+  private last: LeaseObject | null = null;
 
   constructor(
     private readonly http: KubeHttp,
     private readonly namespace: string,
     private readonly name: string,
+    private readonly opts: { watchIdleMs?: number } = {},
   ) {
     this.description = `${namespace}/${name}`;
     this.collection = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
@@ -96,6 +124,8 @@ export class KubeLeaseStore implements LeaseStore {
   }
 
   async update(record: LeaseRecord, version: string, signal: AbortSignal): Promise<StoredLease> {
+    // Without a resourceVersion a PUT is unconditional: the one check that keeps two writers apart is gone.
+    if (!version) throw new LeaseInvalidError('update lease: no resourceVersion to update from');
     return (await this.call('update', 'PUT', this.path, this.toLease(record, version), signal, [200]))!;
   }
 
@@ -104,15 +134,22 @@ export class KubeLeaseStore implements LeaseStore {
     let response: IncomingMessage | undefined;
     let stopped = false;
     let closed = false;
+    let idle: NodeJS.Timeout | undefined;
     // Once the response is in, end it by destroying it: aborting a finished request emits an error that
     // nobody is left to handle.
-    const end = () => (response ? response.destroy() : controller.abort());
+    const end = () => {
+      clearTimeout(idle);
+      if (response) response.destroy();
+      else controller.abort();
+    };
     const close = (reason: { error?: Error; expired?: boolean }) => {
       if (closed) return;
       closed = true;
       end();
       if (!stopped) handlers.onClose(reason);
     };
+    // Silence ends the watch cleanly, as the server's own timeout would: the elector re-opens it.
+    const alive = () => idle?.refresh();
     const query = new URLSearchParams({
       watch: '1',
       fieldSelector: `metadata.name=${this.name}`,
@@ -130,10 +167,12 @@ export class KubeLeaseStore implements LeaseStore {
           const err = this.mapError(new HttpStatusError(status, await readBody(res)), 'watch');
           return close({ error: err, expired: status === 410 });
         }
+        idle = setTimeout(() => close({}), this.opts.watchIdleMs ?? WATCH_IDLE_MS);
         handlers.onOpen?.();
         let buffered = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
+          alive();
           buffered += chunk;
           let nl: number;
           while (!closed && (nl = buffered.indexOf('\n')) >= 0) {
@@ -141,6 +180,10 @@ export class KubeLeaseStore implements LeaseStore {
             buffered = buffered.slice(nl + 1);
             if (line) this.dispatch(line, handlers, close);
           }
+          if (buffered.length > MAX_EVENT_BYTES)
+            close({
+              error: new LeaseUnavailableError(`watch: an event larger than ${MAX_EVENT_BYTES} bytes`),
+            });
         });
         res.on('end', () => close({}));
         res.on('error', (err) => close({ error: this.mapError(err, 'watch') }));
@@ -170,7 +213,7 @@ export class KubeLeaseStore implements LeaseStore {
     const obj = event.object ?? {};
     const version = obj.metadata?.resourceVersion ?? '';
     if (event.type === 'ADDED' || event.type === 'MODIFIED')
-      handlers.onEvent({ type: 'upsert', lease: leaseToStored(obj) });
+      handlers.onEvent({ type: 'upsert', lease: this.seen(obj) });
     else if (event.type === 'DELETED') handlers.onEvent({ type: 'deleted', version });
     else if (event.type === 'BOOKMARK') handlers.onEvent({ type: 'bookmark', version });
     else if (event.type === 'ERROR')
@@ -193,24 +236,39 @@ export class KubeLeaseStore implements LeaseStore {
       throw this.mapError(err, verb);
     }
     if (!ok.includes(res.status)) throw this.mapError(new HttpStatusError(res.status, res.text), verb);
-    if (res.status === 404) return null;
+    if (res.status === 404) {
+      this.last = null;
+      return null;
+    }
     try {
-      return leaseToStored(JSON.parse(res.text) as LeaseObject);
+      return this.seen(JSON.parse(res.text) as LeaseObject);
     } catch {
       throw new LeaseUnavailableError(`${verb} lease: the response is not JSON: ${res.text.slice(0, 80)}`);
     }
   }
 
+  private seen(lease: LeaseObject): StoredLease {
+    this.last = lease;
+    return leaseToStored(lease);
+  }
+
   private toLease(record: LeaseRecord, version?: string): object {
+    // The object this update is based on, if it is the one last seen; managedFields left out (the server
+    // keeps them when they are absent) to keep every renewal small.
+    const base = version && this.last?.metadata?.resourceVersion === version ? this.last : undefined;
+    const { managedFields: _managed, ...metadata } = base?.metadata ?? {};
     return {
+      ...base,
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
       metadata: {
+        ...metadata,
         name: this.name,
         namespace: this.namespace,
         ...(version ? { resourceVersion: version } : {}),
       },
       spec: {
+        ...base?.spec,
         holderIdentity: record.holderIdentity,
         leaseDurationSeconds: record.leaseDurationSeconds,
         acquireTime: microTime(record.acquireTime),
@@ -234,9 +292,17 @@ export class KubeLeaseStore implements LeaseStore {
     if (code === 403)
       return new LeaseForbiddenError(
         `RBAC forbids "${verb}" on leases.coordination.k8s.io in namespace ${this.namespace}; ` +
-          'kvip needs get, create, update, list and watch on leases (see `kvip manifest rbac`)',
+          `kvip needs get, create, update, list and watch on leases (see \`kvip manifest rbac\`): ${detail}`,
         verb,
         403,
+      );
+    const tls = (err as { code?: unknown } | null)?.code;
+    if (typeof tls === 'string' && UNTRUSTED_SERVER.has(tls))
+      return new LeaseForbiddenError(
+        `the API server's certificate cannot be verified (${tls}): check certificate-authority(-data) ` +
+          `and tls-server-name in the kubeconfig`,
+        verb,
+        0,
       );
     if (code === 400 || code === 422) return new LeaseInvalidError(`${verb} lease: ${detail}`);
     return new LeaseUnavailableError(

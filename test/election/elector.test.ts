@@ -338,6 +338,22 @@ describe('watch-driven takeover', () => {
     expect(sim.server.watching()).toEqual(['a', 'b']);
   });
 
+  it('backs off when every watch ends cleanly right after it opens, instead of re-opening in a loop', async () => {
+    const sim = new Sim(PRESETS.reference);
+    const a = sim.add('a', sim.link(1));
+    const b = sim.add('b', sim.link(1));
+    sim.startAll();
+    await sim.clock.advance(3000);
+    expect(a.elector.isLeader()).toBe(true);
+    sim.server.endWatchesAtOnce = true;
+    const before = sim.server.watchCount.get('b') ?? 0;
+    sim.server.heal('b', b.link); // b's current watch breaks; every new one ends at once
+    await sim.clock.advance(10000);
+    // backoff from RetryPeriod, doubling to LeaseDuration: 1 + 2 + 4 + 5 s -> at most a handful in 10 s
+    expect((sim.server.watchCount.get('b') ?? 0) - before).toBeLessThanOrEqual(6);
+    expect(a.elector.isLeader()).toBe(true);
+  });
+
   it('falls back to polling when the watch breaks, and still never takes a held lease', async () => {
     const sim = new Sim(PRESETS.reference);
     const a = sim.add('a', sim.link(1));

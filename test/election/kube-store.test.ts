@@ -9,6 +9,7 @@ import {
   KubeLeaseStore,
   LeaseConflictError,
   LeaseForbiddenError,
+  LeaseInvalidError,
   LeaseUnavailableError,
   loadKubeConfig,
   parseKubeConfig,
@@ -97,6 +98,8 @@ describe.each([false, true])('KubeLeaseStore (tls: %s)', (tls) => {
     expect((err as Error).message).toMatch(
       /RBAC forbids "update" on leases.coordination.k8s.io in namespace kube-system/,
     );
+    // the server's own reason is kept: it names the user, or an admission webhook that said no
+    expect((err as Error).message).toMatch(/User "system:serviceaccount:kube-system:a" cannot update/);
   });
 
   it('maps a bad token to 401 LeaseForbiddenError', async () => {
@@ -121,6 +124,36 @@ describe.each([false, true])('KubeLeaseStore (tls: %s)', (tls) => {
     setTimeout(() => ctl.abort(), 100);
     await expect(store(server, 'a').get(ctl.signal)).rejects.toThrow(LeaseUnavailableError);
     expect(Date.now() - started).toBeLessThan(4000);
+  });
+
+  it('an update keeps the labels and annotations someone else put on the lease', async () => {
+    const a = store(server, 'a');
+    await a.create(rec('a'), never());
+    const raw = server.getLease(NS, NAME)!;
+    server.putLease({
+      ...raw,
+      metadata: { ...raw.metadata, labels: { team: 'platform' }, annotations: { note: 'kept' } },
+    });
+    const seen = await a.get(never());
+    await a.update(rec('a', 1), seen!.version, never());
+    const after = server.getLease(NS, NAME)!;
+    expect(after.metadata.labels).toEqual({ team: 'platform' });
+    expect(after.metadata.annotations).toEqual({ note: 'kept' });
+    expect(after.spec.leaseTransitions).toBe(1);
+  });
+
+  it('refuses an update without a resourceVersion, before sending anything', async () => {
+    const a = store(server, 'a');
+    const sent = server.requests.length;
+    await expect(a.update(rec('a'), '', never())).rejects.toThrow(LeaseInvalidError);
+    expect(server.requests.length).toBe(sent);
+  });
+
+  it('sends a request again on a new connection when a kept-alive one was reset', async () => {
+    const a = store(server, 'a');
+    await a.create(rec('a'), never()); // leaves a kept-alive connection behind
+    server.setFault('a', { kind: 'reset' }, { count: 1 });
+    expect(await a.get(never())).not.toBeNull();
   });
 
   it('watches: open, upsert on create and update, deleted, resume from a version', async () => {
@@ -168,6 +201,36 @@ describe.each([false, true])('KubeLeaseStore (tls: %s)', (tls) => {
     server.setFault('a', { kind: 'partition' });
     await until(() => reason !== null);
     expect(reason!.error).toBeInstanceOf(Error);
+  });
+});
+
+describe('KubeLeaseStore without bookmarks', () => {
+  let server: FakeApiServer;
+  beforeEach(async () => {
+    server = await startFakeApiServer({ tls: true, tokens: { 'tok-a': 'a' } });
+  });
+  afterEach(() => server.close());
+
+  it('ends a watch that has been silent for the idle time, cleanly, so the elector re-opens it', async () => {
+    const a = new KubeLeaseStore(httpFor(server.kubeconfig('a')), NS, NAME, { watchIdleMs: 300 });
+    let opened = false;
+    let reason: { error?: Error; expired?: boolean } | null = null;
+    a.watch(null, { onOpen: () => (opened = true), onEvent: () => undefined, onClose: (r) => (reason = r) });
+    await until(() => opened);
+    await until(() => reason !== null);
+    expect(reason).toEqual({});
+  });
+
+  it('a server certificate the kubeconfig does not trust is a LeaseForbiddenError naming what to check', async () => {
+    const kc = server
+      .kubeconfig('a')
+      .replace(/(\n\s*)server: /, '$1tls-server-name: not-this.invalid$1server: ');
+    expect(kc).toContain('tls-server-name: not-this.invalid');
+    const err = await new KubeLeaseStore(httpFor(kc), NS, NAME).get(never()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LeaseForbiddenError);
+    expect((err as Error).message).toMatch(
+      /certificate cannot be verified \(ERR_TLS_CERT_ALTNAME_INVALID\): check certificate-authority/,
+    );
   });
 });
 

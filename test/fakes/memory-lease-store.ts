@@ -46,6 +46,10 @@ export class MemoryLeaseServer {
   /** Every successful write: server time, writer, holder written. */
   readonly writes: { at: number; client: string; holder: string }[] = [];
   readonly requestCount = new Map<string, number>();
+  /** Watches opened from now on end cleanly right after they open. */
+  endWatchesAtOnce = false;
+  /** How many watches each client has opened. */
+  readonly watchCount = new Map<string, number>();
 
   constructor(private readonly clock: FakeClock) {}
 
@@ -77,8 +81,17 @@ export class MemoryLeaseServer {
         }),
       watch: (fromVersion, handlers) => {
         const w: Watcher = { client: name, link, clock, handlers, lastDeliverAt: 0, closed: false };
+        this.watchCount.set(name, (this.watchCount.get(name) ?? 0) + 1);
         this.watchers.add(w);
         if (!link.partitioned) this.deliver(w, () => handlers.onOpen?.());
+        if (!link.partitioned && this.endWatchesAtOnce) {
+          // a proxy that cuts every stream short: opened, then ended cleanly
+          this.deliver(w, () => {
+            this.watchers.delete(w);
+            if (!w.closed) handlers.onClose({});
+            w.closed = true;
+          });
+        }
         if (!link.partitioned && this.lease && this.lease.version !== fromVersion) {
           const snapshot = clone(this.lease);
           this.deliver(w, () => handlers.onEvent({ type: 'upsert', lease: snapshot }));

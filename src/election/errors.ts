@@ -14,7 +14,10 @@ export class LeaseUnavailableError extends LeaseError {
   override name = 'LeaseUnavailableError';
 }
 
-/** 401/403: the credentials or RBAC are wrong; retrying will not help until a person fixes it. */
+/**
+ * 401/403, or a server certificate the kubeconfig does not trust (status 0): the credentials, RBAC or trust
+ * are wrong; retrying will not help until a person fixes it.
+ */
 export class LeaseForbiddenError extends LeaseError {
   override name = 'LeaseForbiddenError';
   constructor(

@@ -55,6 +55,25 @@ describe('kvip start preflight', () => {
     expect(r.err.trimEnd().split('\n')).toHaveLength(1);
   });
 
+  it('a server certificate the kubeconfig does not trust is exit 2 saying what to check', async () => {
+    const tlsServer = await startFakeApiServer({ tls: true, tokens: { 'tok-cp1': 'cp1' } });
+    try {
+      const untrusted = join(dir, 'untrusted.conf');
+      const text = tlsServer
+        .kubeconfig('cp1')
+        .replace(/(\n\s*)server: /, '$1tls-server-name: not-this.invalid$1server: ');
+      writeFileSync(untrusted, text);
+      const r = await runCli([...ARGS, '--k8sConfigPath', untrusted]);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(
+        /^kvip: the API server's certificate cannot be verified \(ERR_TLS_CERT_ALTNAME_INVALID\)/,
+      );
+      expect(r.err.trimEnd().split('\n')).toHaveLength(1);
+    } finally {
+      await tlsServer.close();
+    }
+  });
+
   it('an API server answering 503 is a warning, not a failure: start goes on to the interface', async () => {
     server.setFault('cp1', { kind: 'status', code: 503 });
     const r = await runCli([...ARGS, '--k8sConfigPath', kubeconfig, '--logLevel', 'warn']);

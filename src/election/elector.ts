@@ -171,7 +171,7 @@ export class Elector {
   }
 
   private async shutdown(): Promise<void> {
-    this.stopController.abort();
+    this.stopController.abort(new Error('the elector is stopping'));
     this.stopWatch();
     this.wakeFollower?.(false);
     await this.loop;
@@ -314,7 +314,7 @@ export class Elector {
     this.lastRenewSentAt = sentAt;
     this.leaderDeadline?.cancel();
     this.leaderDeadline = this.clock.setTimer(this.leadershipEndsAt() - this.clock.now(), () => {
-      this.roundAbort?.abort();
+      this.roundAbort?.abort(new Error('the renew deadline passed'));
       this.loseLeadership('failed to renew the lease before the renew deadline');
     });
   }
@@ -544,7 +544,8 @@ export class Elector {
     linkStop = true,
   ): Promise<T> {
     const ctl = new AbortController();
-    const timer = this.clock.setTimer(ms, () => ctl.abort());
+    // The reason names the deadline: it is what a log line shows instead of "This operation was aborted".
+    const timer = this.clock.setTimer(ms, () => ctl.abort(new Error(`no answer within ${ms} ms`)));
     try {
       return await fn(linkStop ? AbortSignal.any([ctl.signal, this.stopController.signal]) : ctl.signal);
     } finally {

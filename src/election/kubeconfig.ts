@@ -8,7 +8,7 @@
 // and exec plugins (exec-credential.ts) are handled as client-go does, not as client-node does: relative to
 // the kubeconfig, trimmed, cached and refreshed, with a timeout and without secrets in error messages.
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import type { RequestOptions } from 'node:https';
 import { parse } from 'yaml';
 import {
@@ -42,8 +42,8 @@ export interface KubeConnection {
   readonly server: URL;
   /**
    * TLS options and headers for one request. Usually the same object every time; exec plugins and token
-   * files are re-run or re-read when their credential expires. `signal` makes this reject at once with its
-   * reason, and kills an exec plugin that no other request waits for.
+   * files are re-run or re-read when their credential expires. `signal` ends the wait for an exec plugin
+   * (rejecting with its reason) and kills the plugin if no other request waits for it.
    */
   requestOptions(signal?: AbortSignal): Promise<RequestOptions>;
   /**
@@ -173,15 +173,7 @@ function connect(
 
   const read = (field: string, file: string | undefined | null, data: string | undefined | null) => {
     if (data) return Buffer.from(data, 'base64');
-    if (!file) return undefined;
-    const path = isAbsolute(file) ? file : join(baseDir, file);
-    try {
-      return readFileSync(path);
-    } catch (err) {
-      throw new KubeConfigError(
-        `${where}: ${field} ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`,
-      );
-    }
+    return file ? readConfigFile(where, field, inDir(baseDir, file)) : undefined;
   };
   const base: RequestOptions = { headers: {} };
   if (cluster.skipTLSVerify) base.rejectUnauthorized = false;
@@ -202,16 +194,10 @@ function connect(
   if (cluster.skipTLSVerify) info['insecure-skip-tls-verify'] = true;
   if (cluster.tlsServerName) info['tls-server-name'] = cluster.tlsServerName;
   const auth = credentials(user, user.token ? undefined : tokenFile, baseDir, where, info);
-  if (!auth)
-    return {
-      server,
-      requestOptions: (signal) => (signal?.aborted ? Promise.reject(signal.reason) : Promise.resolve(base)),
-      invalidate() {},
-    };
+  if (!auth) return { server, requestOptions: () => Promise.resolve(base), invalidate() {} };
   return {
     server,
     async requestOptions(signal) {
-      signal?.throwIfAborted();
       const opts: RequestOptions = { ...base, headers: { ...headers } };
       await auth.apply(opts, signal);
       return opts;
@@ -246,7 +232,7 @@ function credentials(
     throw new KubeConfigError(
       `${where}: user "${user.name}" uses auth-provider "${provider}", which kvip does not support (use a token, a client certificate or exec)`,
     );
-  return tokenFile === undefined ? undefined : tokenFileCredentials(resolve(baseDir, tokenFile), where);
+  return tokenFile === undefined ? undefined : tokenFileCredentials(inDir(baseDir, tokenFile), where);
 }
 
 function execConfig(user: User, where: string): ExecConfig {
@@ -266,14 +252,7 @@ function execConfig(user: User, where: string): ExecConfig {
 /** A bearer token from a file: read now (a failure names the file), then again as TOKEN_FILE_REREAD_MS says. */
 function tokenFileCredentials(path: string, where: string): Credentials {
   const read = () => readFileSync(path, 'utf8').trim();
-  let token: string;
-  try {
-    token = read();
-  } catch (err) {
-    throw new KubeConfigError(
-      `${where}: token-file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`,
-    );
-  }
+  let token = readConfigFile(where, 'token-file', path).toString('utf8').trim();
   if (token === '') throw new KubeConfigError(`${where}: token-file ${path}: empty`);
   let readAt = Date.now();
   return {
@@ -292,4 +271,20 @@ function tokenFileCredentials(path: string, where: string): Credentials {
       readAt = -Infinity;
     },
   };
+}
+
+/** A file named in the kubeconfig, relative to its directory. */
+function inDir(baseDir: string, file: string): string {
+  return isAbsolute(file) ? file : join(baseDir, file);
+}
+
+/** Reads a file the kubeconfig names; failing, one line naming the setting, the file and the errno. */
+function readConfigFile(where: string, field: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new KubeConfigError(
+      `${where}: ${field} ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`,
+    );
+  }
 }

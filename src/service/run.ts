@@ -60,6 +60,10 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
   const elector = election?.elector;
 
   const addresses = await AddressManager.open();
+  const closeAll = () => {
+    addresses.close();
+    election?.close();
+  };
   try {
     await addresses.link(config.interface);
     if (isIP(config.vip) === 6 && ipv6Disabled(config.interface))
@@ -68,8 +72,7 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
           `enable it (sysctl net.ipv6.conf.${config.interface}.disable_ipv6=0) or use an IPv4 --vip`,
       );
   } catch (err) {
-    addresses.close();
-    election?.close();
+    closeAll();
     if (err instanceof VipAddressError) throw new ConfigError(err.message);
     throw err;
   }
@@ -96,8 +99,7 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
     await service.start();
   } catch (err) {
     await provider.close().catch(() => undefined);
-    addresses.close();
-    election?.close();
+    closeAll();
     const e = err as Error & { code?: string };
     if (e.code === 'EPERM')
       throw new ConfigError(
@@ -109,8 +111,7 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
   const signal = await io.stopSignal;
   log.info({ signal }, 'shutting down: dropping the virtual IP, then releasing the lease');
   await service.stop();
-  addresses.close();
-  election?.close();
+  closeAll();
   return 0;
 }
 

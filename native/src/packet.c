@@ -3,7 +3,7 @@
  * unsolicited neighbour advertisements (IPv6) when it takes the VIP.
  *
  * Why hand-written: no maintained npm package sends raw AF_PACKET frames from a socket that stays open, and
- * DESIGN.md section 4 measured why that matters: closing an AF_PACKET socket can block the event loop for
+ * Measured here, why that matters: closing an AF_PACKET socket can block the event loop for
  * 8-20 ms (packet_release waits for RCU grace periods; with protocol 0, as here, 0.1-2.3 ms was measured on a
  * quiet machine), while a send on an open one takes ~5 us from JS; the external fallback, `arping -U`, costs
  * 3-5 ms and a process per announcement. So the provider opens one socket per interface when it starts, sends

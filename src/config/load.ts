@@ -3,6 +3,7 @@
 // set it (the flag or the env name) and what is expected.
 import { isIP } from 'node:net';
 import convict from 'convict';
+import { leaseTimingProblem } from '../election/timing.js';
 import { registerFormats, parsePeer, type BgpPeer } from './formats.js';
 import { OPTIONS, OPTION_KEYS, optionLabel, spec, type OptionKey } from './schema.js';
 
@@ -142,20 +143,13 @@ function resolve(s: Settings, sources: Record<OptionKey, Source>, purpose: Purpo
   };
   const needsVip = purpose !== 'manifest-rbac';
 
-  // Leader election timing (client-go rules). LD > RD keeps a leader that cannot renew from holding on past
-  // what followers wait; RD > 1.2 x RP leaves room for at least one retry inside the deadline; and
-  // RD + RP < LD is what actually keeps two leaders apart: a leader notices it failed to renew at most one
-  // retry period after its deadline, and that must be before any follower may take over.
   const { leaseDuration: ld, renewDeadline: rd, retryPeriod: rp } = s;
-  if (!(ld > rd))
-    fail(`${label('leaseDuration')} ${ld} must be greater than ${label('renewDeadline')} ${rd}`);
-  if (!(rd > 1.2 * rp))
-    fail(`${label('renewDeadline')} ${rd} must be greater than 1.2 x ${label('retryPeriod')} ${rp}`);
-  if (!(rd + rp < ld))
-    fail(
-      `${label('renewDeadline')} ${rd} + ${label('retryPeriod')} ${rp} must be less than ${label('leaseDuration')} ${ld}, ` +
-        'or a leader that lost the API could still hold the VIP when another node takes it',
-    );
+  const values = { leaseDuration: ld, renewDeadline: rd, retryPeriod: rp };
+  const timing = leaseTimingProblem(
+    { leaseDurationMs: ld * 1000, renewDeadlineMs: rd * 1000, retryPeriodMs: rp * 1000 },
+    (key) => `${label(key)} ${values[key]}`,
+  );
+  if (timing) fail(timing);
 
   const family = isIP(s.vip);
   if (needsVip && family === 0) fail(`${label('vip')} is required: the virtual IP, e.g. --vip 192.168.0.75`);

@@ -20,16 +20,17 @@
 // The elector knows nothing of VIPs: it reports started leading, stopped leading and new leader.
 import { LeaseConflictError, LeaseForbiddenError } from './errors.js';
 import { sleep } from './clock.js';
+import { JITTER_FACTOR, leaseTimingProblem } from './timing.js';
 import type {
   Clock,
   LeaseRecord,
   LeaseStore,
   LeaseWatch,
-  Logger,
   StoredLease,
   TimerHandle,
   WatchEvent,
 } from './types.js';
+import type { Logger } from '../log.js';
 
 export interface ElectorConfig {
   identity: string;
@@ -59,21 +60,13 @@ export class ElectionConfigError extends Error {
   override name = 'ElectionConfigError';
 }
 
-/** client-go's JitterFactor for the acquire loop. */
-export const JITTER_FACTOR = 1.2;
-
 export function validateElectorConfig(c: ElectorConfig): void {
   if (c.identity.trim() === '')
     throw new ElectionConfigError('the lease identity (node name) must not be empty');
-  if (!(c.retryPeriodMs > 0)) throw new ElectionConfigError('retryPeriod must be greater than zero');
   if (!(c.leaseDurationMs >= 1000) || c.leaseDurationMs % 1000 !== 0)
     throw new ElectionConfigError('leaseDuration must be whole seconds >= 1 (it is written to the Lease)');
-  if (!(c.leaseDurationMs > c.renewDeadlineMs))
-    throw new ElectionConfigError('leaseDuration must be greater than renewDeadline');
-  if (!(c.renewDeadlineMs > JITTER_FACTOR * c.retryPeriodMs))
-    throw new ElectionConfigError('renewDeadline must be greater than 1.2 x retryPeriod');
-  if (!(c.renewDeadlineMs + c.retryPeriodMs < c.leaseDurationMs))
-    throw new ElectionConfigError('renewDeadline + retryPeriod must be less than leaseDuration');
+  const problem = leaseTimingProblem(c);
+  if (problem) throw new ElectionConfigError(problem);
 }
 
 type Attempt = 'acquired' | 'held' | 'failed';

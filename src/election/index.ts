@@ -1,4 +1,5 @@
-export { Elector, ElectionConfigError, validateElectorConfig, JITTER_FACTOR } from './elector.js';
+export { Elector, ElectionConfigError, validateElectorConfig } from './elector.js';
+export { JITTER_FACTOR, leaseTimingProblem, type LeaseTiming } from './timing.js';
 export type { ElectorConfig, ElectorCallbacks, ElectorDeps } from './elector.js';
 export { systemClock, sleep } from './clock.js';
 export * from './errors.js';

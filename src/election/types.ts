@@ -58,10 +58,3 @@ export interface Clock {
   date(): Date;
   setTimer(ms: number, fn: () => void): TimerHandle;
 }
-
-export interface Logger {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}

@@ -12,14 +12,13 @@ import {
   loadKubeConfig,
   systemClock,
   validateElectorConfig,
-  type Logger,
 } from '../election/index.js';
 import { closePacket, openPacket, sendPacket } from '../native/index.js';
 import { AddressManager, VipAddressError } from '../vip/address.js';
 import { ArpProvider } from '../vip/arp.js';
 import { gratuitousArp, unsolicitedNa } from '../vip/frames.js';
 import { CAP_NET_ADMIN, CAP_NET_RAW, missingCapabilities } from './capabilities.js';
-import { createLogger } from './log.js';
+import { createLogger, type Logger } from '../log.js';
 import { VipService, type ServiceOptions } from './service.js';
 import { leaseIdentity } from './identity.js';
 import { EXIT_NOT_IMPLEMENTED } from '../exit-codes.js';

@@ -1,7 +1,7 @@
 // The service: leadership in, VIP out. It turns the elector's callbacks into one desired state ("hold the
 // VIP" or not) and converges the provider to it one step at a time, so acquire and release never overlap
 // however fast leadership flaps. Shutdown is ordered and bounded: drop the VIP, release the lease, close.
-import type { Logger } from '../election/index.js';
+import type { Logger } from '../log.js';
 import type { VipProvider } from '../vip/provider.js';
 
 export interface LeaderCallbacks {

@@ -11,6 +11,7 @@ import {
   type RtLink,
   type RtnlPort,
 } from './netlink.js';
+import { formatMac, ipv4ToBytes, ipv6ToBytes } from './frames.js';
 
 /** Linux interface names and IPv4 address labels: at most IFNAMSIZ - 1 characters. */
 const IFNAMSIZ_MAX = 15;
@@ -64,35 +65,11 @@ interface ParsedIp {
   bytes: Buffer;
 }
 
-function ipv6Bytes(ip: string): Buffer {
-  let s = ip;
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (dotted?.[1] !== undefined) {
-    const [a = 0, b = 0, c = 0, d = 0] = dotted[1].split('.').map(Number);
-    s = s.slice(0, dotted.index) + ((a << 8) | b).toString(16) + ':' + ((c << 8) | d).toString(16);
-  }
-  const groups = (part: string | undefined): number[] =>
-    part === undefined || part === '' ? [] : part.split(':').map((g) => parseInt(g, 16));
-  const [head, tail] = s.split('::');
-  const left = groups(head);
-  const right = groups(tail);
-  const all = s.includes('::')
-    ? [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right]
-    : left;
-  const out = Buffer.alloc(16);
-  all.forEach((g, i) => out.writeUInt16BE(g, i * 2));
-  return out;
-}
-
 function parseIp(ip: string): ParsedIp | undefined {
   const family = isIP(ip);
-  if (family === 4) return { family, bytes: Buffer.from(ip.split('.').map(Number)) };
-  if (family === 6 && !ip.includes('%')) return { family, bytes: ipv6Bytes(ip) };
+  if (family === 4) return { family, bytes: ipv4ToBytes(ip) };
+  if (family === 6 && !ip.includes('%')) return { family, bytes: ipv6ToBytes(ip) };
   return undefined;
-}
-
-function formatMac(mac: Buffer): string {
-  return [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
 /** The IPv4 label to use, or undefined for none. */

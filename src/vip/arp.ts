@@ -1,10 +1,10 @@
 // Layer-2 provider: the VIP is an address on an interface, announced with gratuitous ARP (IPv4) or an
 // unsolicited neighbour advertisement (IPv6) right after it is added — the kernel sends nothing itself, and
-// without an announcement a moved VIP stayed unreachable for 41 s here (DESIGN §4). A short burst covers a
+// without an announcement a moved VIP stayed unreachable for 41 s on a test bridge. A short burst covers a
 // lost first frame; then a repeat every arpRate ms while holding keeps switches and neighbours current.
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { Logger } from '../election/index.js';
+import type { Logger } from '../log.js';
 import type { VipProvider } from './provider.js';
 
 export interface LinkState {

@@ -2,8 +2,8 @@ import { isIP } from 'node:net';
 
 // The two announcement frames the ARP provider sends when it takes the VIP, built byte by byte. They are tiny,
 // fixed layouts (60 and 86 bytes, one checksum), so a packet library would add a dependency and nothing else.
-// DESIGN.md section 4 says which forms the Linux kernel accepts; the netns test (test/vip/packet.netns.test.ts)
-// proves it against a real neighbour table. Sent by src/native (sendPacket) on an AF_PACKET socket.
+// The netns test (test/vip/packet.netns.test.ts) proves against a real neighbour table that the Linux
+// kernel accepts these forms. Sent by src/native (sendPacket) on an AF_PACKET socket.
 
 export const BROADCAST_MAC = Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 /** 33:33 + the low 32 bits of ff02::1 (all-nodes), RFC 2464 section 7. */
@@ -81,7 +81,7 @@ function senderMacBytes(senderMac: Uint8Array | string): Buffer {
 }
 
 /**
- * Gratuitous ARP for an IPv4 VIP, in the form Linux always accepts (DESIGN.md section 4): an ARP *request*
+ * Gratuitous ARP for an IPv4 VIP, in the form Linux always accepts (measured in test/vip/packet.netns.test.ts): an ARP *request*
  * (op 1) with sender IP = target IP = VIP and target MAC ff:ff:ff:ff:ff:ff, to the Ethernet broadcast. (A
  * reply with a broadcast target MAC is ignored for 1 s after the neighbour entry last changed.) 60 bytes.
  */

@@ -1,4 +1,5 @@
-// Helpers for tests that use the real Linux kernel in network namespaces (DESIGN.md section 8).
+// Helpers for tests that use the real Linux kernel in network namespaces: namespaces, veth pairs and
+// bridges made per test.
 //
 // Policy: such a test needs root and `ip netns` (iproute2). When they are missing, `describeNetns` skips the
 // suite with a printed reason on a developer machine, and FAILS it when CI=true (so CI never passes by

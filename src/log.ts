@@ -1,7 +1,14 @@
 // Structured logs (pino, one JSON line per event). Secrets never reach a log line: no code logs the config
 // object, and pino's redaction blanks the fields a secret could travel in, as a second line of defence.
 import pino from 'pino';
-import type { Logger } from '../election/index.js';
+
+/** What every module logs through: pino's shape, so tests can pass a recorder instead. */
+export interface Logger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
 
 export const REDACTED_FIELDS = [
   'token',

@@ -166,6 +166,19 @@ export function registerFormats(): void {
         if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) fail('must be an http(s) URL');
       },
     },
+    'api-server': {
+      validate: (v: unknown) => {
+        if (v === 'local' || v === 'kubeconfig') return;
+        let url: URL | undefined;
+        try {
+          url = new URL(String(v));
+        } catch {
+          url = undefined;
+        }
+        if (!url || url.protocol !== 'https:' || url.pathname !== '/' || url.search || url.username)
+          fail('must be "local", "kubeconfig" or an https://host:port URL');
+      },
+    },
     'abs-path-or-empty': {
       validate: (v: unknown) => {
         if (typeof v !== 'string' || (v !== '' && !v.startsWith('/'))) fail('must be an absolute path');

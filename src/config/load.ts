@@ -45,6 +45,7 @@ export interface Settings {
   keepaliveInterval: number;
   prometheusServer: string;
   k8sConfigPath: string;
+  apiServer: string;
   inCluster: boolean;
   logLevel: string;
   image: string;

@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.js';
-import type { VipProvider } from './provider.js';
+import { NotLeadingError, type VipProvider } from './provider.js';
 
 export interface LinkState {
   mac: string;
@@ -44,6 +44,12 @@ export interface ArpProviderOptions {
   /** Builds the GARP request (IPv4) or the unsolicited NA (IPv6) for `vip` from `mac`. */
   frame: FrameBuilder;
   log: Logger;
+  /**
+   * Is this node's leadership valid at this instant (the elector's local view)? Read right before every
+   * add and every frame: after a pause, timers run in expiry order, so a repeat could otherwise go out
+   * before the elector's own deadline timer has run. Absent: always (no leader election).
+   */
+  leadingNow?: () => boolean;
   /** Extra announcements after the first, ms after acquiring. */
   burstMs?: number[];
 }
@@ -90,6 +96,7 @@ export class ArpProvider implements VipProvider {
 
   async acquire(): Promise<void> {
     this.acquireStartedAt = performance.now();
+    if (!this.leading()) throw new NotLeadingError('adding the virtual IP');
     await this.o.addresses.add(this.o.ifname, this.o.vip, this.o.prefix, { label: this.label });
     this.holding = true;
     // The frame goes out before anything is logged: a log line is a write(2) the failover need not wait for.
@@ -123,8 +130,9 @@ export class ArpProvider implements VipProvider {
       this.frameBytes = this.o.frame(this.mac, this.o.vip);
     }
     const present = await this.o.addresses.has(this.o.ifname, this.o.vip, this.o.prefix);
-    // Released while this check ran: adding now would put the VIP back on a node that no longer leads.
-    if (!this.holding) return;
+    // Released while this check ran, or leadership lapsed: adding now would put the VIP back on a node
+    // that no longer leads.
+    if (!this.holding || !this.leading()) return;
     if (!present) {
       await this.o.addresses.add(this.o.ifname, this.o.vip, this.o.prefix, { label: this.label });
       this.o.log.warn(
@@ -152,6 +160,10 @@ export class ArpProvider implements VipProvider {
 
   private announce(why: 'first' | 'burst' | 'repeat' | 'repair' | 'link up'): void {
     if (!this.holding || this.fd === null || !this.frameBytes) return;
+    if (!this.leading()) {
+      this.o.log.debug({ vip: this.o.vip, why }, 'leadership is not valid now: not announcing');
+      return;
+    }
     const kind = isIP(this.o.vip) === 6 ? 'unsolicited neighbour advertisement' : 'gratuitous ARP';
     try {
       this.o.packets.send(this.fd, this.frameBytes);
@@ -175,6 +187,10 @@ export class ArpProvider implements VipProvider {
         `failed to send ${kind}`,
       );
     }
+  }
+
+  private leading(): boolean {
+    return this.o.leadingNow?.() ?? true;
   }
 
   private clearTimers(): void {

@@ -1,5 +1,7 @@
 // The one interface every way of holding the VIP implements (ARP on an interface, a Metal Elastic IP, a
-// BGP announcement). The service drives it from leadership; a provider never talks to the elector.
+// BGP announcement). The service drives it from leadership; a provider never talks to the elector, but it
+// reads a "leading now?" predicate right before every change the world can see (add, announce, assign,
+// advertise) and does nothing when it says no.
 
 export interface VipProvider {
   /** For logs: "arp", "packet-eip", "bgp". */
@@ -17,4 +19,12 @@ export interface VipProvider {
   reconcile(): Promise<void>;
   /** Free what prepare/acquire opened (sockets). After release on shutdown. */
   close(): Promise<void>;
+}
+
+/** A provider refused to take the VIP because this node's leadership was not valid at that instant. */
+export class NotLeadingError extends Error {
+  override name = 'NotLeadingError';
+  constructor(what: string) {
+    super(`${what}: this node's leadership is not valid now`);
+  }
 }

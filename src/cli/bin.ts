@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 import { run } from './main.js';
 
-process.exitCode = await run(process.argv.slice(2), {
+const code = await run(process.argv.slice(2), {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
   env: process.env,
 });
-// Everything kvip owns is closed by now; an idle keep-alive socket of the HTTP client must not hold the
-// process (and a pod's termination) open. Unref'd: a process that has nothing left exits at once.
-setTimeout(() => process.exit(), 1000).unref();
+process.exitCode = code;
+// After a clean stop everything kvip owns is closed; an idle keep-alive socket of the HTTP client must not
+// hold the process (and a pod's termination) open: unref'd, a process with nothing left exits at once.
+// After a fatal error the elector's timers may still run: exit shortly, once the log lines are out.
+const exit = setTimeout(() => process.exit(), code === 0 ? 1000 : 100);
+if (code === 0) exit.unref();

@@ -25,9 +25,19 @@ export interface Io {
   stopSignal?: Promise<string>;
 }
 
+/**
+ * The first SIGTERM/SIGINT starts the ordered shutdown. The handlers stay installed: a second signal (an
+ * impatient ^C, the kubelet repeating itself) must not kill the process with the VIP still configured; the
+ * shutdown is bounded anyway.
+ */
 function processStopSignal(): Promise<string> {
   return new Promise((resolve) => {
-    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve(sig));
+    let first: string | undefined;
+    for (const sig of ['SIGTERM', 'SIGINT'] as const)
+      process.on(sig, () => {
+        if (first === undefined) resolve((first = sig));
+        else process.stderr.write(`kvip: ${sig} again: already shutting down (bounded)\n`);
+      });
   });
 }
 

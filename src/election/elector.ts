@@ -17,6 +17,16 @@
 //   watch only changes what is observed; taking the lease still goes through GET + UPDATE with the same
 //   validity rule.
 //
+// Three rules keep a node from leading on a record it cannot vouch for:
+// - Identity: a record naming this identity counts as this process's own only if this process wrote it (its
+//   renewTime is one this process sent). Another process renewing under the same name (cloned VMs, the same
+//   host name) is logged as an error and treated as another holder, so the two never both lead.
+// - Standing down: a leader that lost at its deadline (a slow or unreachable API server) does not renew or
+//   retake its own record until that record has expired in its own view. Its aborted requests may still land
+//   at the server; writing on would keep followers, whose API servers may answer faster, from taking over.
+// - Resigning: the caller may give the lease up (e.g. the VIP cannot be added here); the elector then sits
+//   out for a LeaseDuration so another node takes over.
+//
 // The elector knows nothing of VIPs: it reports started leading, stopped leading and new leader.
 import { LeaseConflictError, LeaseForbiddenError } from './errors.js';
 import { sleep } from './clock.js';
@@ -46,6 +56,8 @@ export interface ElectorCallbacks {
   /** Awaited on stop() before the lease is released, so whatever the leader held is let go first. */
   onStoppedLeading(): void | Promise<void>;
   onNewLeader(identity: string): void;
+  /** The election loop itself failed (a bug): nothing will be elected any more; the caller should exit. */
+  onFatal?(err: unknown): void;
 }
 
 export interface ElectorDeps {
@@ -72,6 +84,21 @@ export function validateElectorConfig(c: ElectorConfig): void {
 type Attempt = 'acquired' | 'held' | 'failed';
 
 const NO_LOG: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Remember the renewTime of this many recent writes: enough for every request that can be in flight. */
+const SENT_STAMPS = 16;
+
+/**
+ * An AbortController that also aborts when `parent` does. Unlike AbortSignal.any, the link is removed by
+ * dispose(): AbortSignal.any on a process-long signal leaks a little memory every call on Node 20.
+ */
+function linkedController(parent: AbortSignal): { controller: AbortController; dispose: () => void } {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(parent.reason);
+  if (parent.aborted) onAbort();
+  else parent.addEventListener('abort', onAbort, { once: true });
+  return { controller, dispose: () => parent.removeEventListener('abort', onAbort) };
+}
 
 function sameRecord(a: LeaseRecord, b: LeaseRecord): boolean {
   return (
@@ -120,6 +147,19 @@ export class Elector {
   private wakeFollower: ((free: boolean) => void) | null = null;
   private lastFailure = '';
 
+  /** renewTime (ms) of the last records this process sent: what makes a record naming it its own. */
+  private readonly sentStamps: number[] = [];
+  /** Lost at the deadline: the own record counts as someone else's until it expires as observed here. */
+  private standingDown = false;
+  /** Resigned: no attempt before this monotonic time. */
+  private sitOutUntil = 0;
+  /** When a renewal by another process under this identity was last logged. */
+  private clashLoggedAt = -Infinity;
+  /** Records naming this identity that this process did not write, seen so far. */
+  private foreignSeen = 0;
+  private renewLatency = 0;
+  private slowWarned = false;
+
   constructor(config: ElectorConfig, deps: ElectorDeps) {
     validateElectorConfig(config);
     this.cfg = config;
@@ -134,6 +174,11 @@ export class Elector {
     return this.leading && this.clock.now() < this.leadershipEndsAt();
   }
 
+  /** How long the last successful renewal took, ms (0 before the first). */
+  renewLatencyMs(): number {
+    return this.renewLatency;
+  }
+
   /** The holder this elector last observed ('' if none). */
   leader(): string {
     return this.observed?.holderIdentity ?? '';
@@ -146,7 +191,9 @@ export class Elector {
       'attempting to acquire leader lease',
     );
     this.loop = this.run().catch((err: unknown) => {
-      this.log.error({ err }, 'leader election loop failed');
+      this.log.error({ err: String(err) }, 'leader election loop failed');
+      this.leading = false;
+      this.callbacks.onFatal?.(err);
     });
   }
 
@@ -175,7 +222,33 @@ export class Elector {
     try {
       await this.callbacks.onStoppedLeading();
     } catch (err) {
-      this.log.error({ err }, 'onStoppedLeading failed');
+      // Whatever the leader held is still there: releasing now would let a follower take it while this
+      // node still has it. The lease expires on its own instead.
+      this.log.error(
+        { err: err instanceof Error ? err.message : String(err) },
+        'not releasing the lease: what this node held could not be let go; it expires in LeaseDuration',
+      );
+      return;
+    }
+    await this.release();
+  }
+
+  /**
+   * Give leadership up now (the caller cannot serve what it leads for): stopped leading, release the lease
+   * if what was held is let go, then make no attempt for `sitOutMs`, so that another candidate takes over.
+   */
+  async resign(reason: string, sitOutMs = this.cfg.leaseDurationMs): Promise<void> {
+    if (!this.leading || this.stopped) return;
+    this.sitOutUntil = this.clock.now() + sitOutMs;
+    this.roundAbort?.abort(new Error(`resigned: ${reason}`));
+    this.leading = false;
+    this.leaderDeadline?.cancel();
+    this.log.warn({ lease: this.store.description, reason }, 'giving up the lease');
+    try {
+      await this.callbacks.onStoppedLeading();
+    } catch (err) {
+      this.log.error({ err: String(err) }, 'not releasing the lease: it expires in LeaseDuration');
+      return;
     }
     await this.release();
   }
@@ -197,6 +270,11 @@ export class Elector {
   /** Returns true once this elector holds the lease, false when stopped. */
   private async acquire(): Promise<boolean> {
     while (!this.stopped) {
+      const sitOut = this.sitOutUntil - this.clock.now();
+      if (sitOut > 0) {
+        await sleep(this.clock, sitOut, this.stopController.signal);
+        continue;
+      }
       const sentAt = this.clock.now();
       // client-go's acquire has no per-attempt timeout; a hung request must not stall a candidate
       // forever, so each attempt gets RenewDeadline.
@@ -246,7 +324,19 @@ export class Elector {
 
   private observedHeldByOther(): boolean {
     const o = this.observed;
-    return o !== null && o.holderIdentity !== '' && o.holderIdentity !== this.cfg.identity;
+    return o !== null && o.holderIdentity !== '' && !this.mayTakeAsOwn(o);
+  }
+
+  /**
+   * A record this elector may renew as its own: it names this identity, this process wrote it, and this
+   * elector is not standing down after a lost deadline.
+   */
+  private mayTakeAsOwn(record: LeaseRecord): boolean {
+    return (
+      record.holderIdentity === this.cfg.identity &&
+      this.sentStamps.includes(record.renewTime.getTime()) &&
+      !this.standingDown
+    );
   }
 
   // ---- renew --------------------------------------------------------------------------------------
@@ -260,9 +350,10 @@ export class Elector {
     this.invoke('onStartedLeading', () => this.callbacks.onStartedLeading());
   }
 
-  private loseLeadership(reason: string): void {
+  private loseLeadership(reason: string, standDown = false): void {
     if (!this.leading) return;
     this.leading = false;
+    this.standingDown ||= standDown;
     this.leaderDeadline?.cancel();
     this.log.warn({ lease: this.store.description, reason }, 'stopped leading');
     this.invoke('onStoppedLeading', () => this.callbacks.onStoppedLeading());
@@ -273,28 +364,53 @@ export class Elector {
       // wait.Until(..., RetryPeriod): the next round starts RetryPeriod after the last one ended.
       await sleep(this.clock, this.cfg.retryPeriodMs, this.stopController.signal);
       if (this.stopped || !this.leading) return;
-      const round = new AbortController();
+      const { controller: round, dispose } = linkedController(this.stopController.signal);
       this.roundAbort = round;
-      const signal = AbortSignal.any([round.signal, this.stopController.signal]);
-      // wait.PollImmediateUntil(RetryPeriod, tryAcquireOrRenew, deadline): the deadline timer armed in
-      // renewed() aborts this round and ends leadership.
-      while (!signal.aborted && this.leading) {
-        const sentAt = this.clock.now();
-        const result = await this.tryAcquireOrRenew(signal);
-        this.reportTransition();
-        if (signal.aborted || !this.leading) break;
-        if (result === 'acquired') {
-          this.renewed(sentAt);
-          break;
+      const signal = round.signal;
+      try {
+        // wait.PollImmediateUntil(RetryPeriod, tryAcquireOrRenew, deadline): the deadline timer armed in
+        // renewed() aborts this round and ends leadership.
+        while (!signal.aborted && this.leading) {
+          const sentAt = this.clock.now();
+          const result = await this.tryAcquireOrRenew(signal);
+          this.reportTransition();
+          if (signal.aborted || !this.leading) break;
+          if (result === 'acquired') {
+            this.noteLatency(this.clock.now() - sentAt);
+            this.renewed(sentAt);
+            break;
+          }
+          if (result === 'held') {
+            this.loseLeadership(`the lease is held by ${this.leader()}`);
+            break;
+          }
+          await sleep(this.clock, this.cfg.retryPeriodMs, signal);
         }
-        if (result === 'held') {
-          this.loseLeadership(`the lease is held by ${this.leader()}`);
-          break;
-        }
-        await sleep(this.clock, this.cfg.retryPeriodMs, signal);
+      } finally {
+        dispose();
+        this.roundAbort = null;
       }
-      this.roundAbort = null;
     }
+  }
+
+  /**
+   * A renewal that takes more than a third of the renew deadline leaves little room for a retry: say so once
+   * (until it recovers), with what to raise. The latency is kept for metrics.
+   */
+  private noteLatency(ms: number): void {
+    this.renewLatency = ms;
+    const slow = ms > this.cfg.renewDeadlineMs / 3;
+    if (slow && !this.slowWarned)
+      this.log.warn(
+        {
+          lease: this.store.description,
+          latencyMs: Math.round(ms),
+          renewDeadlineMs: this.cfg.renewDeadlineMs,
+        },
+        `renewing the lease took ${Math.round(ms)} ms, more than a third of the renew deadline: the API ` +
+          'server is slow; raise --leaseRenewDuration (vip_renewdeadline) and --leaseDuration (vip_leaseduration)',
+      );
+    this.slowWarned = slow;
   }
 
   /**
@@ -308,7 +424,7 @@ export class Elector {
     this.leaderDeadline?.cancel();
     this.leaderDeadline = this.clock.setTimer(this.leadershipEndsAt() - this.clock.now(), () => {
       this.roundAbort?.abort(new Error('the renew deadline passed'));
-      this.loseLeadership('failed to renew the lease before the renew deadline');
+      this.loseLeadership('failed to renew the lease before the renew deadline', true);
     });
   }
 
@@ -334,13 +450,13 @@ export class Elector {
     //   it someone else's);
     // - a follower that saw the lease released (holder ""), e.g. through the watch.
     const seen = this.observed;
-    const renewing = this.leading && seen?.holderIdentity === this.cfg.identity && this.isLeaseValid();
+    const renewing = this.leading && seen !== null && this.mayTakeAsOwn(seen) && this.isLeaseValid();
     const takingReleased = !this.leading && seen?.holderIdentity === '';
     if (seen && this.observedVersion && (renewing || takingReleased)) {
       if (renewing) desired.acquireTime = seen.acquireTime;
       desired.leaseTransitions = seen.leaseTransitions + (renewing ? 0 : 1);
       try {
-        this.observe(await this.store.update(desired, this.observedVersion, signal));
+        this.observe(await this.store.update(this.stamped(desired), this.observedVersion, signal));
         return 'acquired';
       } catch (err) {
         const what = renewing ? 'optimistic renew failed' : 'taking the released lease failed';
@@ -358,7 +474,7 @@ export class Elector {
     }
     if (current === null) {
       try {
-        this.observe(await this.store.create(desired, signal));
+        this.observe(await this.store.create(this.stamped(desired), signal));
         return 'acquired';
       } catch (err) {
         this.noteFailure('error creating the lease', err);
@@ -368,17 +484,19 @@ export class Elector {
 
     this.observe(current);
     const holder = current.record.holderIdentity;
+    if (this.standingDown && !this.isLeaseValid()) this.standingDown = false;
+    const own = this.mayTakeAsOwn(current.record);
     // Held by someone else while observedTime + their leaseDuration is still ahead of local now.
-    if (holder !== '' && holder !== this.cfg.identity && this.isLeaseValid()) return 'held';
+    if (holder !== '' && !own && this.isLeaseValid()) return 'held';
 
-    if (holder === this.cfg.identity) {
+    if (own) {
       desired.acquireTime = current.record.acquireTime;
       desired.leaseTransitions = current.record.leaseTransitions;
     } else {
       desired.leaseTransitions = current.record.leaseTransitions + 1;
     }
     try {
-      this.observe(await this.store.update(desired, current.version, signal));
+      this.observe(await this.store.update(this.stamped(desired), current.version, signal));
       return 'acquired';
     } catch (err) {
       this.noteFailure(
@@ -387,6 +505,17 @@ export class Elector {
       );
       return 'failed';
     }
+  }
+
+  /** Remembers the record's renewTime as one this process sent (before sending: it may land unanswered). */
+  private stamped(record: LeaseRecord): LeaseRecord {
+    // Two writes within the same millisecond would share a stamp: move on by one.
+    let ms = record.renewTime.getTime();
+    while (this.sentStamps.includes(ms)) ms++;
+    const stamped = { ...record, renewTime: new Date(ms) };
+    this.sentStamps.push(ms);
+    if (this.sentStamps.length > SENT_STAMPS) this.sentStamps.shift();
+    return stamped;
   }
 
   private isLeaseValid(): boolean {
@@ -400,6 +529,35 @@ export class Elector {
     if (this.observed && sameRecord(this.observed, stored.record)) return;
     this.observed = stored.record;
     this.observedTime = this.clock.now();
+    const r = stored.record;
+    if (r.holderIdentity === this.cfg.identity && !this.sentStamps.includes(r.renewTime.getTime()))
+      this.foreignRenewal();
+  }
+
+  /**
+   * A record under this identity that this process did not write: a restart of this node finds its previous
+   * run's record (harmless: it expires), but a renewal seen while that runs, or while leading, is a second
+   * process with the same name. Never lead on it; say how to fix it (at most once a LeaseDuration).
+   */
+  private foreignRenewal(): void {
+    this.foreignSeen++;
+    if (this.leading) this.loseLeadership('another process renewed the lease under this identity');
+    const clash = this.sentStamps.length > 0 || this.foreignSeen > 1;
+    const now = this.clock.now();
+    if (!clash) {
+      this.log.info(
+        { lease: this.store.description, identity: this.cfg.identity },
+        'the lease names this node from an earlier run: taking it once it has expired',
+      );
+      return;
+    }
+    if (now - this.clashLoggedAt < this.cfg.leaseDurationMs) return;
+    this.clashLoggedAt = now;
+    this.log.error(
+      { lease: this.store.description, identity: this.cfg.identity },
+      `another process renews the lease as "${this.cfg.identity}": give every node a unique name ` +
+        '(--nodeName / vip_nodename); this node will not lead while that goes on',
+    );
   }
 
   private reportTransition(): void {
@@ -536,13 +694,16 @@ export class Elector {
     fn: (signal: AbortSignal) => Promise<T>,
     linkStop = true,
   ): Promise<T> {
-    const ctl = new AbortController();
+    const { controller, dispose } = linkStop
+      ? linkedController(this.stopController.signal)
+      : { controller: new AbortController(), dispose: () => undefined };
     // The reason names the deadline: it is what a log line shows instead of "This operation was aborted".
-    const timer = this.clock.setTimer(ms, () => ctl.abort(new Error(`no answer within ${ms} ms`)));
+    const timer = this.clock.setTimer(ms, () => controller.abort(new Error(`no answer within ${ms} ms`)));
     try {
-      return await fn(linkStop ? AbortSignal.any([ctl.signal, this.stopController.signal]) : ctl.signal);
+      return await fn(controller.signal);
     } finally {
       timer.cancel();
+      dispose();
     }
   }
 

@@ -1,28 +1,21 @@
 // `kvip start`: config -> preflight -> elector -> service -> provider, run until SIGTERM/SIGINT.
 // Everything that cannot fix itself (options, identity, kubeconfig, RBAC, interface, capabilities) is
-// checked before the first change to the host and reported as one line with exit 2.
+// checked before the first change to the host and reported as one line with exit 2. The one change made
+// before that: a VIP left on this node by an earlier run is removed first, so a node that then exits 2 or
+// waits for its API server never answers for the VIP.
 import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { ConfigError, type Config } from '../config/index.js';
-import {
-  Elector,
-  KubeHttp,
-  KubeLeaseStore,
-  checkLeaseAccess,
-  loadKubeConfig,
-  systemClock,
-  validateElectorConfig,
-} from '../election/index.js';
-import { closePacket, openPacket, sendPacket } from '../native/index.js';
 import { AddressManager, VipAddressError } from '../vip/address.js';
 import { ArpProvider } from '../vip/arp.js';
 import { gratuitousArp, unsolicitedNa } from '../vip/frames.js';
+import { removeStaleVip } from '../vip/stale.js';
+import { closePacket, openPacket, sendPacket } from '../native/index.js';
 import { CAP_NET_ADMIN, CAP_NET_RAW, missingCapabilities } from './capabilities.js';
 import { createLogger, type Logger } from '../log.js';
-import { VipService, type ServiceOptions } from './service.js';
-import { leaseIdentity } from './identity.js';
-import { EXIT_NOT_IMPLEMENTED } from '../exit-codes.js';
-import { VERSION } from '../version.js';
+import { VipService } from './service.js';
+import { prepareElection } from './election.js';
+import { EXIT_FAILED, EXIT_NOT_IMPLEMENTED } from '../exit-codes.js';
 
 export interface RunIo {
   err: (text: string) => void;
@@ -31,6 +24,9 @@ export interface RunIo {
   stopSignal: Promise<string>;
   log?: Logger;
 }
+
+/** How long a fatal error may spend dropping the VIP before the process exits anyway. */
+const FATAL_DROP_MS = 1000;
 
 function ipv6Disabled(ifname: string): boolean {
   try {
@@ -55,15 +51,15 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
       `missing capabilit${missing.length > 1 ? 'ies' : 'y'} ${missing.join(', ')}: run as root or add them to the pod's securityContext`,
     );
 
-  const election = config.leaderElection ? await prepareElection(config, io, log) : undefined;
-  const elector = election?.elector;
-
   const addresses = await AddressManager.open();
+  let election: Awaited<ReturnType<typeof prepareElection>> | undefined;
   const closeAll = () => {
     addresses.close();
     election?.close();
   };
   try {
+    await removeStaleVip(addresses, config.vip, log);
+    if (config.leaderElection) election = await prepareElection(config, io, log);
     await addresses.link(config.interface);
     if (isIP(config.vip) === 6 && ipv6Disabled(config.interface))
       throw new ConfigError(
@@ -76,6 +72,16 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
     throw err;
   }
 
+  // Fatal errors (a bug: an uncaught exception, a failed election loop, a VIP that cannot be removed):
+  // drop the VIP at once, do not release the lease (it expires), exit 1; the next start cleans up.
+  let onFatal: (err: unknown) => void = () => undefined;
+  const fatal = new Promise<unknown>((resolve) => (onFatal = resolve));
+  const onUncaught = (err: unknown) => onFatal(err);
+  process.on('uncaughtException', onUncaught);
+  process.on('unhandledRejection', onUncaught);
+
+  // The service exists before the provider reads its predicate; the provider before the service runs.
+  let service: VipService | undefined;
   const provider = new ArpProvider({
     ifname: config.interface,
     vip: config.vip,
@@ -86,17 +92,25 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
     packets: { open: openPacket, send: (fd, frame) => void sendPacket(fd, frame), close: closePacket },
     frame: isIP(config.vip) === 6 ? unsolicitedNa : gratuitousArp,
     log,
+    leadingNow: () => service?.leadingNow() ?? false,
   });
-  const service = new VipService({
+  service = new VipService({
     provider,
-    elector,
+    elector: election?.elector,
     log,
     reconcileIntervalMs: Math.min(1000, config.retryPeriod * 1000),
     stopStepTimeoutMs: Math.max(2000, config.renewDeadline * 1000),
+    dropFailureLimitMs: config.leaseDuration * 1000,
+    onFatal: (err) => onFatal(err),
   });
+  const detach = () => {
+    process.off('uncaughtException', onUncaught);
+    process.off('unhandledRejection', onUncaught);
+  };
   try {
     await service.start();
   } catch (err) {
+    detach();
     await provider.close().catch(() => undefined);
     closeAll();
     const e = err as Error & { code?: string };
@@ -107,47 +121,24 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
     if (err instanceof VipAddressError) throw new ConfigError(err.message);
     throw err;
   }
-  const signal = await io.stopSignal;
-  log.info({ signal }, 'shutting down: dropping the virtual IP, then releasing the lease');
-  await service.stop();
-  closeAll();
-  return 0;
-}
-
-type ElectorFactory = NonNullable<ServiceOptions['elector']>;
-
-async function prepareElection(
-  config: Config,
-  io: RunIo,
-  log: Logger,
-): Promise<{ elector: ElectorFactory; close: () => void }> {
-  const identity = leaseIdentity(config);
-  const timing = {
-    identity,
-    leaseDurationMs: config.leaseDuration * 1000,
-    renewDeadlineMs: config.renewDeadline * 1000,
-    retryPeriodMs: config.retryPeriod * 1000,
-    watch: true,
-  };
-  validateElectorConfig(timing);
-  const conn = loadKubeConfig({ inCluster: config.inCluster, path: config.k8sConfigPath }, io.env);
-  const http = new KubeHttp(conn, `kvip/${VERSION}`);
-  const store = new KubeLeaseStore(http, config.namespace, config.leaseName);
-  let pre;
-  try {
-    pre = await checkLeaseAccess(store, timing.renewDeadlineMs);
-  } catch (err) {
-    http.close();
-    throw err;
+  const outcome = await Promise.race([
+    io.stopSignal.then((signal) => ({ signal })),
+    fatal.then((err) => ({ err })),
+  ]);
+  if ('err' in outcome) {
+    log.error(
+      { err: outcome.err instanceof Error ? outcome.err.message : String(outcome.err) },
+      'fatal error: removing the virtual IP and exiting; the lease is left to expire',
+    );
+    await Promise.race([provider.release(), new Promise((r) => setTimeout(r, FATAL_DROP_MS).unref())]).catch(
+      (err: unknown) => log.error({ err: String(err) }, 'removing the virtual IP failed'),
+    );
+    detach();
+    return EXIT_FAILED;
   }
-  if (!pre.ok)
-    log.warn({ lease: store.description, err: pre.transient }, 'lease not reachable yet; will retry');
-  log.info(
-    { namespace: config.namespace, lease: config.leaseName, identity },
-    `Beginning cluster membership, namespace [${config.namespace}], lock name [${config.leaseName}], id [${identity}]`,
-  );
-  return {
-    elector: (callbacks) => new Elector(timing, { store, clock: systemClock, callbacks, log }),
-    close: () => http.close(),
-  };
+  log.info({ signal: outcome.signal }, 'shutting down: dropping the virtual IP, then releasing the lease');
+  const { vipDropped } = await service.stop();
+  detach();
+  closeAll();
+  return vipDropped ? 0 : EXIT_FAILED;
 }

@@ -15,6 +15,9 @@ const ARGS = [
   '--leaderElection',
   '--nodeName',
   'cp1',
+  // The fake listens on a random port of its own, not on this host's 6443.
+  '--apiServer',
+  'kubeconfig',
 ];
 
 describe('kvip start preflight', () => {

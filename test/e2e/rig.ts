@@ -1,10 +1,13 @@
 // A control-plane cluster on one machine, in network namespaces: a bridge, N nodes (eth0 on the bridge), the
-// fake kube-apiserver and a client. Each node runs the real built CLI (`kvip start`) or keepalived, and a UDP
+// fake kube-apiserver and a client. Laid out like kubeadm: every node has its own API server on
+// 127.0.0.1:6443 (a forwarder to the fake), its kubeconfig (<node>/admin.conf) names the VIP as the server,
+// and the serving certificate carries the kubernetes names and the VIP but no loopback address. Each node runs the real built CLI (`kvip start`) or keepalived, and a UDP
 // responder; the client probes the VIP every 2 ms; `ip monitor` on every node records each VIP add/delete.
 // Everything is named with a per-run tag and torn down in destroy() (and at process exit).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import {
   createWriteStream,
+  mkdirSync,
   mkdtempSync,
   rmSync,
   openSync,
@@ -110,6 +113,16 @@ export class Rig {
     try {
       rig.build();
       await rig.startApiServer();
+      for (const n of rig.nodes) {
+        rig.writeKubeconfig(n);
+        await rig.spawnReady(n, 'apiserver-proxy', [
+          ...TSX,
+          join(ROOT, 'test/e2e/fixtures/tcp-proxy.ts'),
+          '6443',
+          rig.apiAddress,
+          '6443',
+        ]);
+      }
       for (const n of rig.nodes)
         await rig.spawnReady(n, 'responder', [
           ...TSX,
@@ -199,6 +212,8 @@ export class Rig {
         '--port',
         '6443',
         '--tls',
+        '--san',
+        this.vip,
         '--clients',
         this.nodes.join(','),
         '--kubeconfig-dir',
@@ -226,8 +241,18 @@ export class Rig {
     await new Promise((r) => setTimeout(r, 200)); // let `ip monitor` subscribe
   }
 
+  /** kubeadm's admin.conf for `node`: its client credentials, the VIP as the server. */
   kubeconfig(node: string): string {
-    return join(this.dir, `${node}.kubeconfig`);
+    return join(this.dir, node, 'admin.conf');
+  }
+
+  private writeKubeconfig(node: string): void {
+    const issued = readFileSync(join(this.dir, `${node}.kubeconfig`), 'utf8');
+    const vip = this.family === 6 ? `[${this.vip}]` : this.vip;
+    mkdirSync(join(this.dir, node), { recursive: true });
+    writeFileSync(this.kubeconfig(node), issued.replace(/server: \S+/, `server: https://${vip}:6443`), {
+      mode: 0o600,
+    });
   }
 
   /** Starts `kvip start` on `node` (the built CLI, as the static pod runs it). */

@@ -1,12 +1,20 @@
-import { VipService, type LeaderCallbacks } from '../../src/service/service.js';
-import type { VipProvider } from '../../src/vip/provider.js';
+// The service on fake timers: a recording provider that models whether the VIP is on the interface, and an
+// elector stand-in that keeps the real one's contract (stop releases the lease only if onStoppedLeading
+// resolved). Every test stops the service in afterEach, also when an assertion fails.
+import { jest } from '@jest/globals';
+import { VipService, type LeaderCallbacks, type ServiceOptions } from '../../src/service/service.js';
+import { NotLeadingError, type VipProvider } from '../../src/vip/provider.js';
 
 const log = { debug() {}, info() {}, warn() {}, error() {} };
 
 class RecordingProvider implements VipProvider {
   readonly name = 'recording';
   calls: string[] = [];
+  /** What the world would see: the VIP on the interface. */
+  present = false;
   failAcquire = 0;
+  failRelease = 0;
+  leadingNow: () => boolean = () => true;
   private gate: Promise<void> = Promise.resolve();
   private reconcileGate: Promise<void> = Promise.resolve();
   slow(p: Promise<void>) {
@@ -21,13 +29,20 @@ class RecordingProvider implements VipProvider {
   async acquire() {
     this.calls.push('acquire');
     await this.gate;
+    if (!this.leadingNow()) throw new NotLeadingError('test');
     if (this.failAcquire > 0) {
       this.failAcquire--;
       throw new Error('EPERM');
     }
+    this.present = true;
   }
   async release() {
     this.calls.push('release');
+    if (this.failRelease > 0) {
+      this.failRelease--;
+      throw new Error('EBUSY');
+    }
+    this.present = false;
   }
   async reconcile() {
     this.calls.push('reconcile');
@@ -39,18 +54,33 @@ class RecordingProvider implements VipProvider {
   }
 }
 
-function setup() {
+const services: VipService[] = [];
+
+function setup(opts: Partial<ServiceOptions> = {}) {
   const provider = new RecordingProvider();
   let callbacks!: LeaderCallbacks;
   const elector = {
     started: false,
+    valid: true,
+    resigned: [] as string[],
     start() {
       this.started = true;
     },
+    isLeader() {
+      return this.valid;
+    },
+    async resign(reason: string) {
+      this.resigned.push(reason);
+      await callbacks.onStoppedLeading();
+    },
     async stop() {
       provider.calls.push('elector.stop');
-      await callbacks.onStoppedLeading();
-      provider.calls.push('lease released');
+      try {
+        await callbacks.onStoppedLeading();
+        provider.calls.push('lease released');
+      } catch {
+        provider.calls.push('lease kept');
+      }
     },
   };
   const service = new VipService({
@@ -61,12 +91,23 @@ function setup() {
     },
     log,
     reconcileIntervalMs: 10,
-    stopStepTimeoutMs: 200,
+    stopStepTimeoutMs: 500,
+    ...opts,
   });
+  provider.leadingNow = service.leadingNow;
+  services.push(service);
   return { provider, service, elector, cb: () => callbacks };
 }
 
-const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+const worldCalls = (p: RecordingProvider) => p.calls.filter((c) => !c.startsWith('reconcile'));
+
+beforeEach(() => jest.useFakeTimers());
+afterEach(async () => {
+  const pending = services.splice(0).map((s) => s.stop());
+  await jest.runAllTimersAsync();
+  await Promise.all(pending);
+  jest.useRealTimers();
+});
 
 describe('VipService', () => {
   it('prepares before the elector starts, and holds only while leading', async () => {
@@ -75,11 +116,10 @@ describe('VipService', () => {
     expect(provider.calls).toEqual(['prepare']);
     expect(elector.started).toBe(true);
     await cb().onStartedLeading();
-    expect(service.isHolding()).toBe(true);
+    expect(provider.present).toBe(true);
     await cb().onStoppedLeading();
-    expect(service.isHolding()).toBe(false);
-    expect(provider.calls.slice(0, 3)).toEqual(['prepare', 'acquire', 'release']);
-    await service.stop();
+    expect(provider.present).toBe(false);
+    expect(worldCalls(provider)).toEqual(['prepare', 'acquire', 'release']);
   });
 
   it('shuts down in order: drop the VIP, release the lease, close', async () => {
@@ -87,13 +127,9 @@ describe('VipService', () => {
     await service.start();
     await cb().onStartedLeading();
     provider.calls = [];
-    await service.stop();
-    expect(provider.calls.filter((c) => !c.startsWith('reconcile'))).toEqual([
-      'release',
-      'elector.stop',
-      'lease released',
-      'close',
-    ]);
+    const result = await service.stop();
+    expect(worldCalls(provider)).toEqual(['release', 'elector.stop', 'lease released', 'close']);
+    expect(result.vipDropped).toBe(true);
   });
 
   it('never overlaps acquire and release when leadership flaps', async () => {
@@ -109,26 +145,46 @@ describe('VipService', () => {
     open();
     await first;
     await last;
-    expect(provider.calls.filter((c) => !c.startsWith('reconcile'))).toEqual([
-      'prepare',
-      'acquire',
-      'release',
-    ]);
-    expect(service.isHolding()).toBe(false);
-    await service.stop();
+    expect(worldCalls(provider)).toEqual(['prepare', 'acquire', 'release']);
+    expect(provider.present).toBe(false);
   });
 
-  it('retries a failed acquire on the reconcile tick, and reconciles while holding', async () => {
-    const { provider, service, cb } = setup();
+  it('retries a failed acquire on the next tick, and reconciles while holding', async () => {
+    const { provider, service, cb, elector } = setup();
     await service.start();
     provider.failAcquire = 1;
     await cb().onStartedLeading();
-    expect(service.isHolding()).toBe(false);
-    await tick(50);
-    expect(service.isHolding()).toBe(true);
+    expect(provider.present).toBe(false);
+    await jest.advanceTimersByTimeAsync(10);
+    expect(provider.present).toBe(true);
     expect(provider.calls.filter((c) => c === 'acquire')).toHaveLength(2);
+    await jest.advanceTimersByTimeAsync(10);
     expect(provider.calls).toContain('reconcile');
-    await service.stop();
+    expect(elector.resigned).toEqual([]);
+  });
+
+  it('gives the lease up after three failed acquires in a row', async () => {
+    const { provider, service, cb, elector } = setup();
+    await service.start();
+    provider.failAcquire = 100;
+    await cb().onStartedLeading();
+    await jest.advanceTimersByTimeAsync(25);
+    expect(provider.calls.filter((c) => c === 'acquire')).toHaveLength(3);
+    expect(elector.resigned).toHaveLength(1);
+    expect(provider.present).toBe(false);
+  });
+
+  it('drops the VIP on the next tick when leadership is no longer valid, and takes it back when it is', async () => {
+    const { provider, service, cb, elector } = setup();
+    await service.start();
+    await cb().onStartedLeading();
+    expect(provider.present).toBe(true);
+    elector.valid = false; // e.g. resumed after a pause, before the elector's deadline timer ran
+    await jest.advanceTimersByTimeAsync(10);
+    expect(provider.present).toBe(false);
+    elector.valid = true;
+    await jest.advanceTimersByTimeAsync(10);
+    expect(provider.present).toBe(true);
   });
 
   it('releases only after a reconcile in flight has finished (it could re-add the VIP otherwise)', async () => {
@@ -137,23 +193,64 @@ describe('VipService', () => {
     await cb().onStartedLeading();
     let finish!: () => void;
     provider.slowReconcile(new Promise<void>((r) => (finish = r)));
-    while (!provider.calls.includes('reconcile')) await tick(5);
+    await jest.advanceTimersByTimeAsync(10);
+    expect(provider.calls).toContain('reconcile');
     const stopped = cb().onStoppedLeading();
-    await tick(30);
+    await jest.advanceTimersByTimeAsync(30);
     expect(provider.calls).not.toContain('release');
     finish();
     await stopped;
     const calls = provider.calls;
     expect(calls.indexOf('release')).toBeGreaterThan(calls.indexOf('reconcile done'));
-    expect(service.isHolding()).toBe(false);
-    await service.stop();
+    expect(provider.present).toBe(false);
+  });
+
+  it('keeps the lease when the VIP cannot be dropped on shutdown, and says the VIP is still up', async () => {
+    const { provider, service, cb } = setup();
+    await service.start();
+    await cb().onStartedLeading();
+    provider.failRelease = 1_000_000;
+    const stopping = service.stop();
+    await jest.advanceTimersByTimeAsync(2000);
+    const result = await stopping;
+    expect(provider.present).toBe(true);
+    expect(provider.calls).toContain('lease kept');
+    expect(provider.calls).not.toContain('lease released');
+    expect(result.vipDropped).toBe(false);
+  });
+
+  it('retries a failed drop on shutdown within the bound, then releases the lease', async () => {
+    const { provider, service, cb } = setup();
+    await service.start();
+    await cb().onStartedLeading();
+    provider.failRelease = 2;
+    const stopping = service.stop();
+    await jest.advanceTimersByTimeAsync(1000);
+    const result = await stopping;
+    expect(provider.present).toBe(false);
+    expect(worldCalls(provider).slice(-3)).toEqual(['elector.stop', 'lease released', 'close']);
+    expect(result.vipDropped).toBe(true);
+  });
+
+  it('reports a fatal error when dropping the VIP keeps failing at run time', async () => {
+    const fatal: unknown[] = [];
+    const { provider, service, cb } = setup({ dropFailureLimitMs: 100, onFatal: (e) => fatal.push(e) });
+    await service.start();
+    await cb().onStartedLeading();
+    provider.failRelease = 1_000_000;
+    await expect(cb().onStoppedLeading()).rejects.toThrow(/still on this node/);
+    expect(fatal).toEqual([]);
+    await jest.advanceTimersByTimeAsync(150);
+    expect(fatal).toHaveLength(1);
+    expect(String(fatal[0])).toMatch(/removing the virtual IP kept failing/);
   });
 
   it('holds at once without leader election', async () => {
     const provider = new RecordingProvider();
     const service = new VipService({ provider, log, reconcileIntervalMs: 1000, stopStepTimeoutMs: 100 });
+    services.push(service);
     await service.start();
-    expect(service.isHolding()).toBe(true);
+    expect(provider.present).toBe(true);
     await service.stop();
     expect(provider.calls).toEqual(['prepare', 'acquire', 'release', 'close']);
   });
@@ -162,8 +259,12 @@ describe('VipService', () => {
     const provider = new RecordingProvider();
     provider.release = () => new Promise(() => undefined);
     const service = new VipService({ provider, log, reconcileIntervalMs: 1000, stopStepTimeoutMs: 50 });
+    services.push(service);
     await service.start();
-    await service.stop();
+    const stopping = service.stop();
+    await jest.advanceTimersByTimeAsync(200);
+    const result = await stopping;
     expect(provider.calls).toEqual(['prepare', 'acquire', 'close']);
+    expect(result.vipDropped).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 // Runs the fake kube-apiserver as its own process (e.g. inside a network namespace, for end-to-end tests):
 //
-//   node --import tsx test/fakes/apiserver/main.ts [--host 127.0.0.1] [--port 6443] [--tls] [--clients a,b,c]
+//   node --import tsx test/fakes/apiserver/main.ts [--host 127.0.0.1] [--port 6443] [--tls [--san NAME]...]
+//        [--clients a,b,c]
 //        [--kubeconfig-dir DIR] [--control-port N | --control-socket PATH] [--bookmark-interval-ms N]
 //
 // --clients creates one bearer token per client (without it: no auth); --kubeconfig-dir writes
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string', default: '0' },
     tls: { type: 'boolean', default: false },
+    san: { type: 'string', multiple: true },
     clients: { type: 'string' },
     'kubeconfig-dir': { type: 'string' },
     'control-port': { type: 'string' },
@@ -43,6 +45,7 @@ const fake = await startFakeApiServer({
   host: values.host,
   port: Number(values.port),
   tls: values.tls,
+  ...(values.san ? { sans: values.san } : {}),
   ...(tokens ? { tokens } : {}),
   ...(values['bookmark-interval-ms'] ? { bookmarkIntervalMs: Number(values['bookmark-interval-ms']) } : {}),
   control: controlPort === undefined && controlSocket === undefined,

@@ -40,6 +40,8 @@ export interface DenyRule {
 export interface FakeApiServerOptions {
   /** HTTPS with a freshly generated CA and server certificate (SANs: host, 127.0.0.1, ::1, localhost). */
   tls?: boolean;
+  /** With tls: a certificate like kubeadm's, for the kubernetes names, host and these only. */
+  sans?: string[];
   /** Default 127.0.0.1. */
   host?: string;
   /** Default 0 (ephemeral). */
@@ -137,7 +139,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
   const timers = new Set<NodeJS.Timeout>();
   const requests: RequestRecord[] = [];
   const denied: DenyRule[] = [...(opts.denied ?? [])];
-  const tls = opts.tls ? generateTls(host) : undefined;
+  const tls = opts.tls ? generateTls(host, opts.sans) : undefined;
   let closing = false;
 
   function send(res: ServerResponse, rec: RequestRecord | null, code: number, body: unknown): void {

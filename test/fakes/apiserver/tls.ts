@@ -32,8 +32,11 @@ function validity(cert: forge.pki.Certificate): void {
   cert.validity.notAfter = new Date(now + 365 * 24 * 60 * 60 * 1000);
 }
 
-/** A fresh CA and a serverAuth certificate for `host`, 127.0.0.1, ::1, localhost and the kubernetes names. */
-export function generateTls(host: string): TlsMaterial {
+/**
+ * A fresh CA and a serverAuth certificate for `host`, 127.0.0.1, ::1, localhost and the kubernetes names; with
+ * `sans`, like kubeadm's: the kubernetes names, `host` and `sans` only (no loopback address or localhost).
+ */
+export function generateTls(host: string, sans?: string[]): TlsMaterial {
   const caKeys = rsaKeys();
   const ca = forge.pki.createCertificate();
   ca.publicKey = caKeys.publicKey;
@@ -56,10 +59,13 @@ export function generateTls(host: string): TlsMaterial {
   validity(cert);
   cert.setSubject([{ name: 'commonName', value: 'kube-apiserver' }]);
   cert.setIssuer(caName);
-  const ips = new Set(['127.0.0.1', '::1']);
-  const dns = new Set(['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc']);
-  if (isIP(host)) ips.add(host);
-  else dns.add(host);
+  const ips = new Set(sans ? [] : ['127.0.0.1', '::1']);
+  const dns = new Set(['kubernetes', 'kubernetes.default', 'kubernetes.default.svc']);
+  if (!sans) dns.add('localhost');
+  for (const name of [host, ...(sans ?? [])]) {
+    if (isIP(name)) ips.add(name);
+    else dns.add(name);
+  }
   cert.setExtensions([
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },

@@ -1,0 +1,98 @@
+// Leader election for `kvip start`: identity, timing, which API server and which credentials, and a check
+// that the lease can be reached at all, before anything is elected.
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { Config } from '../config/index.js';
+import {
+  Elector,
+  KubeHttp,
+  KubeLeaseStore,
+  checkLeaseAccess,
+  loadKubeConfig,
+  systemClock,
+  validateElectorConfig,
+  type LeaseStore,
+} from '../election/index.js';
+import { chooseEndpoint } from '../election/endpoint.js';
+import { FallbackLeaseStore } from '../election/fallback-store.js';
+import type { Logger } from '../log.js';
+import type { ServiceOptions } from './service.js';
+import { leaseIdentity } from './identity.js';
+import { VERSION } from '../version.js';
+import type { RunIo } from './run.js';
+
+type ElectorFactory = NonNullable<ServiceOptions['elector']>;
+
+export interface PreparedElection {
+  elector: ElectorFactory;
+  close: () => void;
+}
+
+/** kubeadm's bootstrap pair: while admin.conf is refused, super-admin.conf beside it may be used. */
+function superAdminBeside(path: string): string | undefined {
+  if (basename(path) !== 'admin.conf') return undefined;
+  const other = join(dirname(path), 'super-admin.conf');
+  return existsSync(other) ? other : undefined;
+}
+
+export async function prepareElection(config: Config, io: RunIo, log: Logger): Promise<PreparedElection> {
+  const identity = leaseIdentity(config);
+  const timing = {
+    identity,
+    leaseDurationMs: config.leaseDuration * 1000,
+    renewDeadlineMs: config.renewDeadline * 1000,
+    retryPeriodMs: config.retryPeriod * 1000,
+    watch: true,
+  };
+  validateElectorConfig(timing);
+  const https: KubeHttp[] = [];
+  const storeFor = (path: string): { store: KubeLeaseStore; where: string } => {
+    const conn = loadKubeConfig({ inCluster: config.inCluster, path }, io.env);
+    // In a pod with a ServiceAccount the kubernetes Service reaches the API servers without the VIP.
+    const endpoint =
+      config.inCluster && config.apiServer === 'local'
+        ? { connection: conn, description: `${conn.server.origin} (the in-cluster service)` }
+        : chooseEndpoint(conn, config.apiServer, config.port);
+    const http = new KubeHttp(endpoint.connection, `kvip/${VERSION}`);
+    https.push(http);
+    return {
+      store: new KubeLeaseStore(http, config.namespace, config.leaseName),
+      where: endpoint.description,
+    };
+  };
+  const close = () => {
+    for (const h of https) h.close();
+    fallback?.close();
+  };
+
+  const primary = storeFor(config.k8sConfigPath);
+  const superAdmin = config.inCluster ? undefined : superAdminBeside(config.k8sConfigPath);
+  const fallback = superAdmin
+    ? new FallbackLeaseStore({
+        primary: primary.store,
+        fallback: storeFor(superAdmin).store,
+        primaryName: config.k8sConfigPath,
+        fallbackName: superAdmin,
+        log,
+      })
+    : undefined;
+  const store: LeaseStore = fallback ?? primary.store;
+  log.info({ apiServer: primary.where }, `talking to the API server at ${primary.where}`);
+  let pre;
+  try {
+    pre = await checkLeaseAccess(store, timing.renewDeadlineMs);
+  } catch (err) {
+    close();
+    throw err;
+  }
+  if (!pre.ok)
+    log.warn({ lease: store.description, err: pre.transient }, 'lease not reachable yet; will retry');
+  log.info(
+    { namespace: config.namespace, lease: config.leaseName, identity },
+    `Beginning cluster membership, namespace [${config.namespace}], lock name [${config.leaseName}], id [${identity}]`,
+  );
+  return {
+    elector: (callbacks) => new Elector(timing, { store, clock: systemClock, callbacks, log }),
+    close,
+  };
+}

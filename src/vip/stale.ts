@@ -1,0 +1,15 @@
+// A VIP left on this node by an earlier run (SIGKILL, a crash, then the kubelet restarted kvip) would keep
+// answering for the VIP while another node holds it. It is removed before anything else happens.
+import type { Logger } from '../log.js';
+import type { AddressPort } from './arp.js';
+
+export async function removeStaleVip(
+  addresses: Pick<AddressPort, 'find' | 'remove'>,
+  vip: string,
+  log: Logger,
+): Promise<void> {
+  for (const stale of await addresses.find(vip)) {
+    await addresses.remove(stale.ifname, vip, stale.prefix);
+    log.warn({ vip, interface: stale.ifname }, 'removed a stale virtual IP left by an earlier run');
+  }
+}

@@ -80,8 +80,8 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
   process.on('uncaughtException', onUncaught);
   process.on('unhandledRejection', onUncaught);
 
-  // The service exists before the provider reads its predicate; the provider before the service runs.
-  let service: VipService | undefined;
+  // The provider reads the service's predicate, which exists once the service does (before it starts).
+  const leading = { now: (): boolean => false };
   const provider = new ArpProvider({
     ifname: config.interface,
     vip: config.vip,
@@ -92,9 +92,9 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
     packets: { open: openPacket, send: (fd, frame) => void sendPacket(fd, frame), close: closePacket },
     frame: isIP(config.vip) === 6 ? unsolicitedNa : gratuitousArp,
     log,
-    leadingNow: () => service?.leadingNow() ?? false,
+    leadingNow: () => leading.now(),
   });
-  service = new VipService({
+  const service = new VipService({
     provider,
     elector: election?.elector,
     log,
@@ -103,6 +103,7 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
     dropFailureLimitMs: config.leaseDuration * 1000,
     onFatal: (err) => onFatal(err),
   });
+  leading.now = service.leadingNow;
   const detach = () => {
     process.off('uncaughtException', onUncaught);
     process.off('unhandledRejection', onUncaught);

@@ -169,7 +169,7 @@ export class VipService {
   }
 
   private async convergeOnce(): Promise<void> {
-    const { provider, log } = this.opts;
+    const { provider } = this.opts;
     while (this.holding !== this.wanted()) {
       if (this.reconciling) await this.reconciling;
       if (this.wanted()) {

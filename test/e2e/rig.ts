@@ -402,6 +402,74 @@ export class Rig {
     return h.length === 1 ? h[0] : undefined;
   }
 
+  /** eth0's MAC address on `host`. */
+  mac(host: string): string {
+    const [link] = JSON.parse(ip(['-n', this.ns(host), '-j', 'link', 'show', 'dev', 'eth0'])) as {
+      address: string;
+    }[];
+    return link?.address ?? '';
+  }
+
+  /** SIGSTOP / SIGCONT the kvip of `node` (a paused process; its kernel still runs). */
+  pause(node: string): void {
+    this.kvips.get(node)?.kill('SIGSTOP');
+  }
+
+  resume(node: string): void {
+    this.kvips.get(node)?.kill('SIGCONT');
+  }
+
+  /**
+   * tcpdump on `host`'s eth0 with `filter`, written to a file; stop() ends it and returns the frames as
+   * `tcpdump -e -n -tt` prints them (epoch seconds first, then the link-layer header).
+   */
+  async capture(host: string, filter: string): Promise<{ stop: () => Promise<string[]> }> {
+    const file = join(this.dir, `${host}-${Date.now()}.pcap`);
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', this.ns(host), 'tcpdump', '-i', 'eth0', '-U', '-n', '-w', file, filter],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    this.children.add(child);
+    running.add(child);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('tcpdump did not start')), 10000);
+      createInterface({ input: child.stderr! }).on('line', (line) => {
+        if (/listening on/.test(line)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`tcpdump exited with ${code}`)));
+    });
+    const exited = new Promise((r) => child.once('exit', r));
+    let frames: Promise<string[]> | undefined;
+    return {
+      // Idempotent: a test's finally may call it again after a failed assertion.
+      stop: () => (frames ??= this.readCapture(child, exited, file)),
+    };
+  }
+
+  private async readCapture(child: ChildProcess, exited: Promise<unknown>, file: string): Promise<string[]> {
+    child.kill('SIGINT');
+    await exited;
+    this.children.delete(child);
+    running.delete(child);
+    return execFileSync('tcpdump', ['-r', file, '-e', '-n', '-tt'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .split('\n')
+      .filter(Boolean);
+  }
+
+  /** The Lease as the fake API server holds it (holderIdentity), or '' if there is none. */
+  async leaseHolder(): Promise<string> {
+    const r = await this.control('GET', '/_fake/leases/kube-system/plndr-cp-lock');
+    if (r.status !== 200) return '';
+    return (JSON.parse(r.body) as { spec?: { holderIdentity?: string } }).spec?.holderIdentity ?? '';
+  }
+
   linkDown(node: string): void {
     ip(['-n', this.ns(node), 'link', 'set', 'eth0', 'down']);
   }

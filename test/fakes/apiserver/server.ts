@@ -286,6 +286,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     res: ServerResponse,
     rec: RequestRecord,
     url: URL,
+    body: Promise<string | null> = readBody(req),
   ): Promise<void> {
     const r = route(req.method ?? 'GET', url);
     if (r.kind === 'info') return send(res, rec, 200, info(r.path));
@@ -322,7 +323,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
         ),
       );
     }
-    const raw = await readBody(req);
+    const raw = await body;
     if (raw === null)
       return send(res, rec, 413, st.failure(413, 'RequestEntityTooLarge', 'request body too large'));
     let reply: h.Reply;
@@ -347,6 +348,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     };
     requests.push(rec);
     const fault = closing ? null : faults.take(client, rec.verb);
+    let body: Promise<string | null> | undefined;
     if (fault) {
       switch (fault.kind) {
         case 'hang':
@@ -359,16 +361,16 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
         case 'status':
           return send(res, rec, fault.code, st.injected(fault.code));
         case 'delay': {
-          let gone = false;
-          res.on('close', () => (gone = !res.writableFinished));
+          // A slow API server (slow etcd) still commits a write whose client gave up waiting, as
+          // kube-apiserver does: the request is processed after the delay; only the answer is lost.
+          body = readBody(req);
           await later(fault.ms);
-          // A request whose client gave up during the delay is never processed (no ghost write).
-          if (gone || req.socket.destroyed || closing) return;
+          if (closing) return;
           break;
         }
       }
     }
-    await serve(req, res, rec, url);
+    await serve(req, res, rec, url, body);
   }
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {

@@ -38,7 +38,7 @@ class ExitRequest extends Error {
 }
 
 const RUNTIME_KEYS = OPTION_KEYS.filter((k) => !spec(k).manifestOnly);
-const RBAC_KEYS: OptionKey[] = ['namespace'];
+const RBAC_KEYS: OptionKey[] = ['namespace', 'leaseName'];
 
 function buildProgram(io: Io): Command {
   const program = new Command('kvip')
@@ -57,9 +57,9 @@ function buildProgram(io: Io): Command {
   const emit = (purpose: Purpose, keys: readonly OptionKey[], build: (c: never) => ManifestResult<object>) =>
     function (this: Command) {
       const config = loadConfig(rawInput(this, keys, io.env), purpose);
-      const { objects, warnings } = build(config as never);
+      const { objects, warnings, comments } = build(config as never);
       for (const w of warnings) io.err(`${w}\n`);
-      io.out(toYaml(objects));
+      io.out(toYaml(objects, comments));
     };
   addSchemaOptions(
     manifest
@@ -76,7 +76,7 @@ function buildProgram(io: Io): Command {
   addSchemaOptions(
     manifest
       .command('rbac')
-      .description('ServiceAccount, ClusterRole and ClusterRoleBinding for the DaemonSet'),
+      .description('ServiceAccount, Role and RoleBinding for the DaemonSet (the Lease only)'),
     RBAC_KEYS,
   ).action(emit('manifest-rbac', RBAC_KEYS, rbacManifest));
 

@@ -105,6 +105,13 @@ function buildProgram(io: Io): Command {
   return program;
 }
 
+/** commander's message without the value of an unknown `--flag=value`: it may be a secret. */
+function commanderMessage(err: CommanderError): string {
+  const message = err.message.replace(/^error: /, '');
+  const unknown = /^unknown option '(.*)'$/s.exec(message);
+  return unknown ? `unknown option '${(unknown[1] as string).split('=')[0]}'` : message;
+}
+
 function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim();
 }
@@ -132,7 +139,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       if (err.exitCode === 0) return EXIT_OK;
       // A command group without its subcommand: commander has printed the group's help on stderr.
       if (err.code === 'commander.help') return EXIT_USAGE;
-      io.err(`kvip: ${oneLine(err.message.replace(/^error: /, ''))}\n`);
+      io.err(`kvip: ${oneLine(commanderMessage(err))}\n`);
       return EXIT_USAGE;
     }
     io.err(`kvip: ${oneLine(err instanceof Error ? err.message : String(err))}\n`);

@@ -202,7 +202,7 @@ function resolve(s: Settings, sources: Record<OptionKey, Source>, purpose: Purpo
     fail(`${label('peerPass')} is set but ${label('peerAddress')} is not`);
   let bgpPeers: BgpPeer[];
   try {
-    bgpPeers = s.peers.map(parsePeer);
+    bgpPeers = s.peers.map((entry, i) => parsePeer(entry, i));
   } catch (err) {
     return fail(`${label('peers')} ${(err as Error).message}`);
   }

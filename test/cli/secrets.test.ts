@@ -98,9 +98,20 @@ describe('secret sentinel', () => {
         '/t',
       ],
     ],
-    [['manifest', 'daemonset', '--vip', '203.0.113.7', '--packet', '--packetProject', 'p']],
+    [
+      [
+        'manifest',
+        'daemonset',
+        '--vip',
+        '203.0.113.7',
+        '--leaderElection',
+        '--packet',
+        '--packetProject',
+        'p',
+      ],
+    ],
     [['manifest', 'pod', '--vip', '198.51.100.10', '--bgp', '--peerAddress', '198.51.100.1']],
-    [['manifest', 'daemonset', '--k3s', '--vip', '198.51.100.10', '--bgp']],
+    [['manifest', 'daemonset', '--k3s', '--vip', '198.51.100.10', '--leaderElection', '--bgp']],
   ])('is not written into a manifest from the environment: %j', async (args) => {
     const r = await runCli(args, SECRET_ENV);
     expect(r.code).toBe(0);

@@ -22,7 +22,7 @@ const TRUE = new Set(['true', '1', 'yes', 'on']);
 const FALSE = new Set(['false', '0', 'no', 'off']);
 
 /** Strict booleans: convict's own coerces any string but "false" to true, so "flase" would enable a mode. */
-function coerceBool(value: string): boolean | string {
+export function coerceBool(value: string): boolean | string {
   const v = value.trim().toLowerCase();
   if (TRUE.has(v)) return true;
   if (FALSE.has(v)) return false;

@@ -332,6 +332,18 @@ const CASES: Case[] = [
     /^kvip: vip_leaderelection is required with vip_incluster/,
   ],
   [
+    'kube-vip value option without a value',
+    [...POD, ...OK, '--lbPort'],
+    {},
+    /option '--lbPort <value>' argument missing/,
+  ],
+  [
+    'manager (start) with a bad vip',
+    ['manager', '--vip', '198.51.100', '--interface', 'kvnope0', '--services'],
+    {},
+    /^kvip: --vip must be an IPv4/,
+  ],
+  [
     'check in-cluster without leader election',
     ['check', '--vip', '198.51.100.10', '--interface', 'kvnope0', '--inCluster'],
     {},

@@ -11,7 +11,8 @@ import {
 } from '../manifest/index.js';
 import { VERSION } from '../version.js';
 import { ElectionConfigError, KubeConfigError, LeaseForbiddenError } from '../election/index.js';
-import { addSchemaOptions, rawInput } from './options.js';
+import { kubeVipOnlyWarnings } from '../config/kube-vip.js';
+import { addKubeVipOptions, addSchemaOptions, kubeVipFlags, rawInput } from './options.js';
 import { runStart } from '../service/run.js';
 import { VipAddressError } from '../vip/address.js';
 
@@ -48,7 +49,7 @@ class ExitRequest extends Error {
 }
 
 const RUNTIME_KEYS = OPTION_KEYS.filter((k) => !spec(k).manifestOnly);
-const RBAC_KEYS: OptionKey[] = ['namespace'];
+const RBAC_KEYS: OptionKey[] = ['namespace', 'leaseName'];
 
 function buildProgram(io: Io): Command {
   const program = new Command('kvip')
@@ -63,21 +64,32 @@ function buildProgram(io: Io): Command {
     .description('print the version')
     .action(() => io.out(`kvip ${VERSION}\n`));
 
+  // Commands a kube-vip manifest or command line may reach take kube-vip's options kvip does not implement.
+  const withOptions = (cmd: Command, keys: readonly OptionKey[]) =>
+    addKubeVipOptions(addSchemaOptions(cmd, keys));
+  // Warnings only once the config is good: bad input stays one line on stderr. rbac has no kube-vip options.
+  const load = (cmd: Command, keys: readonly OptionKey[], purpose: Purpose) => {
+    const config = loadConfig(rawInput(cmd, keys, io.env), purpose);
+    if (purpose !== 'manifest-rbac')
+      for (const w of kubeVipOnlyWarnings(kubeVipFlags(cmd), io.env)) io.err(`${w}\n`);
+    return config;
+  };
+
   const manifest = program.command('manifest').description('print the Kubernetes objects that run kvip');
   const emit = (purpose: Purpose, keys: readonly OptionKey[], build: (c: never) => ManifestResult<object>) =>
     function (this: Command) {
-      const config = loadConfig(rawInput(this, keys, io.env), purpose);
-      const { objects, warnings } = build(config as never);
+      const config = load(this, keys, purpose);
+      const { objects, warnings, comments } = build(config as never);
       for (const w of warnings) io.err(`${w}\n`);
-      io.out(toYaml(objects));
+      io.out(toYaml(objects, comments));
     };
-  addSchemaOptions(
+  withOptions(
     manifest
       .command('pod')
       .description('static pod for kubeadm control-plane nodes (/etc/kubernetes/manifests/)'),
     OPTION_KEYS.filter((k) => k !== 'k3s' && k !== 'packetSecret'),
   ).action(emit('manifest-pod', OPTION_KEYS, podManifest));
-  addSchemaOptions(
+  withOptions(
     manifest
       .command('daemonset')
       .description('DaemonSet for the control-plane nodes (k3s: add --k3s for RBAC too)'),
@@ -86,21 +98,22 @@ function buildProgram(io: Io): Command {
   addSchemaOptions(
     manifest
       .command('rbac')
-      .description('ServiceAccount, ClusterRole and ClusterRoleBinding for the DaemonSet'),
+      .description('ServiceAccount, Role and RoleBinding for the DaemonSet (the Lease only)'),
     RBAC_KEYS,
   ).action(emit('manifest-rbac', RBAC_KEYS, rbacManifest));
 
   const notYet = (purpose: Purpose) =>
     function (this: Command) {
-      loadConfig(rawInput(this, RUNTIME_KEYS, io.env), purpose);
+      load(this, RUNTIME_KEYS, purpose);
       io.err(`kvip ${purpose}: not implemented yet\n`);
       throw new ExitRequest(EXIT_NOT_IMPLEMENTED);
     };
-  addSchemaOptions(
-    program.command('start').description('run kvip: elect a leader and hold the VIP'),
+  // `manager` is kube-vip's name for it, so a kube-vip manifest's args work unchanged.
+  withOptions(
+    program.command('start').alias('manager').description('run kvip: elect a leader and hold the VIP'),
     RUNTIME_KEYS,
   ).action(async function (this: Command) {
-    const config = loadConfig(rawInput(this, RUNTIME_KEYS, io.env), 'start');
+    const config = load(this, RUNTIME_KEYS, 'start');
     const code = await runStart(config, {
       err: io.err,
       env: io.env,
@@ -108,11 +121,18 @@ function buildProgram(io: Io): Command {
     });
     if (code !== EXIT_OK) throw new ExitRequest(code);
   });
-  addSchemaOptions(
+  withOptions(
     program.command('check').description('tell what is wrong before anything is changed'),
     RUNTIME_KEYS,
   ).action(notYet('check'));
   return program;
+}
+
+/** commander's message without the value of an unknown `--flag=value`: it may be a secret. */
+function commanderMessage(err: CommanderError): string {
+  const message = err.message.replace(/^error: /, '');
+  const unknown = /^unknown option '(.*)'$/s.exec(message);
+  return unknown ? `unknown option '${(unknown[1] as string).split('=')[0]}'` : message;
 }
 
 function oneLine(text: string): string {
@@ -142,7 +162,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       if (err.exitCode === 0) return EXIT_OK;
       // A command group without its subcommand: commander has printed the group's help on stderr.
       if (err.code === 'commander.help') return EXIT_USAGE;
-      io.err(`kvip: ${oneLine(err.message.replace(/^error: /, ''))}\n`);
+      io.err(`kvip: ${oneLine(commanderMessage(err))}\n`);
       return EXIT_USAGE;
     }
     io.err(`kvip: ${oneLine(err instanceof Error ? err.message : String(err))}\n`);

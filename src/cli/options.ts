@@ -2,6 +2,7 @@
 // env names and the default, and no commander defaults so the loader can tell "set" from "default".
 import { Command, Option } from 'commander';
 import { OPTIONS, spec, type OptionKey, type RawInput } from '../config/index.js';
+import { KUBE_VIP_ONLY } from '../config/kube-vip.js';
 
 function camel(flag: string): string {
   return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -42,4 +43,22 @@ export function rawInput(cmd: Command, keys: readonly OptionKey[], env: NodeJS.P
     }
   }
   return { flags, env };
+}
+
+/** kube-vip's options kvip does not implement: accepted, hidden from help, so that kube-vip's manifests run. */
+export function addKubeVipOptions(cmd: Command): Command {
+  for (const o of KUBE_VIP_ONLY)
+    cmd.addOption(new Option(`${o.flag} ${o.kvip === undefined ? '<value>' : '[bool]'}`).hideHelp());
+  return cmd;
+}
+
+/** The kube-vip-only flags that were given, keyed by flag name. */
+export function kubeVipFlags(cmd: Command): Record<string, string | boolean> {
+  const opts = cmd.opts<Record<string, string | boolean | undefined>>();
+  const flags: Record<string, string | boolean> = {};
+  for (const o of KUBE_VIP_ONLY) {
+    const value = opts[camel(o.flag)];
+    if (value !== undefined) flags[o.flag] = value;
+  }
+  return flags;
 }

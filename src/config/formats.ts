@@ -22,7 +22,7 @@ const TRUE = new Set(['true', '1', 'yes', 'on']);
 const FALSE = new Set(['false', '0', 'no', 'off']);
 
 /** Strict booleans: convict's own coerces any string but "false" to true, so "flase" would enable a mode. */
-function coerceBool(value: string): boolean | string {
+export function coerceBool(value: string): boolean | string {
   const v = value.trim().toLowerCase();
   if (TRUE.has(v)) return true;
   if (FALSE.has(v)) return false;
@@ -40,16 +40,21 @@ export function isDnsSubdomain(s: string): boolean {
   return s.length <= 253 && s.split('.').every((label) => label.length <= 63 && DNS_LABEL.test(label));
 }
 
-/** "address:as[:password[:multihop]]", IPv6 addresses in brackets: kube-vip's bgp_peers form. */
-export function parsePeer(entry: string): BgpPeer {
+/**
+ * "address:as[:password[:multihop]]", IPv6 addresses in brackets: kube-vip's bgp_peers form. A password may
+ * sit in any field of a mistyped entry, so errors name the entry (1-based) and the field, never a value.
+ */
+export function parsePeer(entry: string, index: number): BgpPeer {
+  const where = `entry ${index + 1}`;
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):([^:]+)(?::([^:]*))?(?::([^:]*))?$/.exec(entry.trim());
-  if (!m) fail('each peer must be address:as[:password[:multihop]] (IPv6 in brackets)');
+  if (!m) fail(`${where} is not address:as[:password[:multihop]] (IPv6 in brackets)`);
   const address = (m[1] ?? m[2]) as string;
-  if (isIP(address) === 0) fail(`peer address "${address}" is not an IP address`);
+  if (isIP(address) === 0) fail(`${where}: the address field is not an IP address`);
+  if (!/^\d+$/.test(m[3] as string)) fail(`${where}: the AS field is not a number`);
   const as = Number(m[3]);
-  if (!isAsn(as)) fail(`peer AS "${m[3]}" must be an integer 1-4294967295 (not 23456)`);
+  if (!isAsn(as)) fail(`${where}: the AS field must be 1-4294967295 (not 23456)`);
   const multihop = m[5] === undefined || m[5] === '' ? false : coerceBool(m[5]);
-  if (typeof multihop !== 'boolean') fail(`peer multihop "${m[5]}" must be true or false`);
+  if (typeof multihop !== 'boolean') fail(`${where}: the multihop field must be true or false`);
   return { address, as, password: m[4] ?? '', multihop };
 }
 
@@ -198,7 +203,7 @@ export function registerFormats(): void {
     'bgp-peers': {
       validate: (v: unknown) => {
         if (!Array.isArray(v)) fail('must be a comma-separated list of address:as[:password[:multihop]]');
-        for (const entry of v) parsePeer(String(entry));
+        v.forEach((entry, i) => parsePeer(String(entry), i));
       },
       coerce: (v: string) => (v.trim() === '' ? [] : v.split(',').map((s) => s.trim())),
     },

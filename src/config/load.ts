@@ -152,6 +152,17 @@ function resolve(s: Settings, sources: Record<OptionKey, Source>, purpose: Purpo
   );
   if (timing) fail(timing);
 
+  // A DaemonSet, and so any in-cluster kvip, runs on every control-plane node: without an election all hold the VIP.
+  const everyNode = 'each node would add the VIP at once';
+  if (!s.leaderElection && purpose === 'manifest-daemonset')
+    fail(
+      `${label('leaderElection')} is required for a DaemonSet: it runs on every control-plane node and ${everyNode}`,
+    );
+  if (!s.leaderElection && s.inCluster && (purpose === 'start' || purpose === 'check'))
+    fail(
+      `${label('leaderElection')} is required with ${label('inCluster')}: in-cluster kvip runs on several nodes and ${everyNode}`,
+    );
+
   const family = isIP(s.vip);
   if (needsVip && family === 0) fail(`${label('vip')} is required: the virtual IP, e.g. --vip 192.168.0.75`);
   const maxPrefix = family === 6 ? 128 : 32;
@@ -202,7 +213,7 @@ function resolve(s: Settings, sources: Record<OptionKey, Source>, purpose: Purpo
     fail(`${label('peerPass')} is set but ${label('peerAddress')} is not`);
   let bgpPeers: BgpPeer[];
   try {
-    bgpPeers = s.peers.map(parsePeer);
+    bgpPeers = s.peers.map((entry, i) => parsePeer(entry, i));
   } catch (err) {
     return fail(`${label('peers')} ${(err as Error).message}`);
   }

@@ -6,10 +6,17 @@ import { containerEnv, type EnvVar } from './env.js';
 export const APP_NAME = 'kvip';
 export const APP_LABELS = { 'app.kubernetes.io/name': APP_NAME };
 
+/** A YAML comment written above the node at `path` inside one object. */
+export interface YamlComment {
+  path: (string | number)[];
+  text: string;
+}
+
 export interface ManifestResult<T> {
   objects: T[];
   /** Printed on stderr by the CLI, never into the manifest. */
   warnings: string[];
+  comments?: Map<T, YamlComment[]>;
 }
 
 export interface ContainerParts {

@@ -60,8 +60,7 @@ export function daemonSetManifest(config: Config): ManifestResult<V1DaemonSet | 
       },
     },
   };
-  const objects: (V1DaemonSet | RbacObject)[] = config.k3s
-    ? [...rbacManifest(config).objects, daemonSet]
-    : [daemonSet];
-  return { objects, warnings };
+  if (!config.k3s) return { objects: [daemonSet], warnings };
+  const rbac = rbacManifest(config);
+  return { objects: [...rbac.objects, daemonSet], warnings, comments: rbac.comments };
 }

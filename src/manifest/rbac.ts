@@ -1,38 +1,45 @@
-// `kvip manifest rbac`: the ServiceAccount and the least privilege the DaemonSet needs: the election Lease
-// (get/create/update, list/watch so followers can watch it) and events.
-import type { V1ClusterRole, V1ClusterRoleBinding, V1ServiceAccount } from '@kubernetes/client-node';
+// `kvip manifest rbac`: the ServiceAccount and a Role in the Lease's namespace with what the elector needs:
+// get, update and watch on the one Lease (list of that name too, which kvip itself does not use), and create.
+// kvip emits no Events, so it has no right on them.
+import type { V1Role, V1RoleBinding, V1ServiceAccount } from '@kubernetes/client-node';
 import type { Config } from '../config/index.js';
 import { APP_LABELS, APP_NAME, type ManifestResult } from './common.js';
 
-export type RbacObject = V1ServiceAccount | V1ClusterRole | V1ClusterRoleBinding;
+export type RbacObject = V1ServiceAccount | V1Role | V1RoleBinding;
 
-export const ROLE_NAME = 'system:kvip';
+const CREATE_COMMENT =
+  ' create cannot be limited by resourceNames: the API server authorizes it before it reads the name.\n' +
+  ' It still only reaches Leases in this namespace.';
 
 export function rbacManifest(config: Config): ManifestResult<RbacObject> {
-  const serviceAccount: V1ServiceAccount = {
-    apiVersion: 'v1',
-    kind: 'ServiceAccount',
-    metadata: { name: APP_NAME, namespace: config.namespace, labels: APP_LABELS },
-  };
-  const role: V1ClusterRole = {
+  const metadata = () => ({ name: APP_NAME, namespace: config.namespace, labels: APP_LABELS });
+  const serviceAccount: V1ServiceAccount = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata() };
+  // A watch or list that carries fieldSelector=metadata.name=<name> is authorized as a request for that
+  // name, so resourceNames covers kvip's watch as well as its GET and PUT.
+  const role: V1Role = {
     apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRole',
-    metadata: { name: ROLE_NAME, labels: APP_LABELS },
+    kind: 'Role',
+    metadata: metadata(),
     rules: [
       {
         apiGroups: ['coordination.k8s.io'],
         resources: ['leases'],
-        verbs: ['get', 'create', 'update', 'list', 'watch'],
+        resourceNames: [config.leaseName],
+        verbs: ['get', 'update', 'watch', 'list'],
       },
-      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
     ],
   };
-  const binding: V1ClusterRoleBinding = {
+  const binding: V1RoleBinding = {
     apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRoleBinding',
-    metadata: { name: ROLE_NAME, labels: APP_LABELS },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: ROLE_NAME },
+    kind: 'RoleBinding',
+    metadata: metadata(),
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: APP_NAME },
     subjects: [{ kind: 'ServiceAccount', name: APP_NAME, namespace: config.namespace }],
   };
-  return { objects: [serviceAccount, role, binding], warnings: [] };
+  return {
+    objects: [serviceAccount, role, binding],
+    warnings: [],
+    comments: new Map([[role, [{ path: ['rules', 1], text: CREATE_COMMENT }]]]),
+  };
 }

@@ -2,7 +2,10 @@
 import { runCli } from '../helpers/cli.js';
 
 const POD = ['manifest', 'pod'];
+const DS = ['manifest', 'daemonset'];
 const OK = ['--vip', '198.51.100.10', '--interface', 'eth0'];
+// `start` in-process runs in the host's namespace: only on an interface that does not exist.
+const START = ['start', '--vip', '198.51.100.10', '--interface', 'kvnope0'];
 const UUID = '0b3f6a2e-1c4d-4e5f-8a9b-0c1d2e3f4a5b';
 
 type Case = [title: string, args: string[], env: NodeJS.ProcessEnv, expected: RegExp];
@@ -286,6 +289,66 @@ const CASES: Case[] = [
     /--packet needs the Metal API token/,
   ],
   ['manifest-only flag on start', ['start', ...OK, '--image', 'x'], {}, /unknown option '--image'/],
+  [
+    'unknown flag with a value',
+    [...POD, ...OK, '--vipp=198.51.100.1'],
+    {},
+    /^kvip: unknown option '--vipp'\n$/,
+  ],
+  [
+    'peers entry with text in the AS field',
+    [...POD, '--vip', '198.51.100.10', '--bgp'],
+    { bgp_peers: '198.51.100.2:65000,198.51.100.1:x:65000' },
+    /^kvip: bgp_peers entry 2: the AS field is not a number\n$/,
+  ],
+  [
+    'daemonset without leader election',
+    [...DS, ...OK],
+    {},
+    /^kvip: --leaderElection \(vip_leaderelection\) is required for a DaemonSet: .*each node would add the VIP/,
+  ],
+  [
+    'daemonset with --leaderElection=false',
+    [...DS, ...OK, '--leaderElection=false'],
+    {},
+    /^kvip: --leaderElection is required for a DaemonSet/,
+  ],
+  [
+    'daemonset with vip_leaderelection=false',
+    [...DS, ...OK, '--k3s'],
+    { vip_leaderelection: 'false' },
+    /^kvip: vip_leaderelection is required for a DaemonSet/,
+  ],
+  [
+    'start in-cluster without leader election',
+    [...START, '--inCluster'],
+    {},
+    /^kvip: --leaderElection \(vip_leaderelection\) is required with --inCluster: .*each node would add the VIP/,
+  ],
+  [
+    'start with vip_incluster and no leader election',
+    START,
+    { vip_incluster: 'true', vip_leaderelection: 'false' },
+    /^kvip: vip_leaderelection is required with vip_incluster/,
+  ],
+  [
+    'kube-vip value option without a value',
+    [...POD, ...OK, '--lbPort'],
+    {},
+    /option '--lbPort <value>' argument missing/,
+  ],
+  [
+    'manager (start) with a bad vip',
+    ['manager', '--vip', '198.51.100', '--interface', 'kvnope0', '--services'],
+    {},
+    /^kvip: --vip must be an IPv4/,
+  ],
+  [
+    'check in-cluster without leader election',
+    ['check', '--vip', '198.51.100.10', '--interface', 'kvnope0', '--inCluster'],
+    {},
+    /^kvip: --leaderElection \(vip_leaderelection\) is required with --inCluster/,
+  ],
 ];
 
 describe('bad input', () => {
@@ -299,5 +362,11 @@ describe('bad input', () => {
     expect(r.out).toBe('');
     expect(r.err).toMatch(expected);
     expect(r.err.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('in-cluster start with leader election gets past the rule', async () => {
+    const r = await runCli([...START, '--inCluster', '--leaderElection']);
+    expect(r.code).toBe(2);
+    expect(r.err).not.toMatch(/leaderElection/);
   });
 });

@@ -98,13 +98,72 @@ describe('secret sentinel', () => {
         '/t',
       ],
     ],
-    [['manifest', 'daemonset', '--vip', '203.0.113.7', '--packet', '--packetProject', 'p']],
+    [
+      [
+        'manifest',
+        'daemonset',
+        '--vip',
+        '203.0.113.7',
+        '--leaderElection',
+        '--packet',
+        '--packetProject',
+        'p',
+      ],
+    ],
     [['manifest', 'pod', '--vip', '198.51.100.10', '--bgp', '--peerAddress', '198.51.100.1']],
-    [['manifest', 'daemonset', '--k3s', '--vip', '198.51.100.10', '--bgp']],
+    [['manifest', 'daemonset', '--k3s', '--vip', '198.51.100.10', '--leaderElection', '--bgp']],
   ])('is not written into a manifest from the environment: %j', async (args) => {
     const r = await runCli(args, SECRET_ENV);
     expect(r.code).toBe(0);
     expect(r.out).toContain('kind:');
     expect(r.out + r.err).not.toContain(SENTINEL);
+  });
+});
+
+// A password typed into the wrong field of a peers entry: every error names the entry and the field only.
+describe('bgp peers password sentinel', () => {
+  const S = 'PWsentinel3c1d8b';
+  const ENTRIES = [
+    `198.51.100.1:${S}:65000`,
+    `${S}:65000`,
+    `${S}`,
+    `198.51.100.1:${S}`,
+    `[${S}]:65000`,
+    `[2001:db8::1]:${S}:65000`,
+    `198.51.100.1:65000:${S}:${S}`,
+    `198.51.100.1:65000:pw:true:${S}`,
+    `198.51.100.1:65000::${S}`,
+    `198.51.100.1:65000:${S},${S}`,
+    `198.51.100.1:65000:${S}, :65000`,
+    `198.51.100.1:0:${S}`,
+    `198.51.100.1:23456:${S}`,
+    `198.51.100.1:${S}\n:65000`,
+  ];
+  const POD = ['manifest', 'pod', '--vip', '198.51.100.10', '--bgp'];
+  const START = ['start', '--vip', '198.51.100.10', '--interface', 'kvnope0', '--bgp'];
+  const CASES: [string, string[], NodeJS.ProcessEnv][] = ENTRIES.flatMap((e) => [
+    [`--bgppeers ${JSON.stringify(e)}`, [...POD, '--bgppeers', e], {}],
+    [`--peers=${JSON.stringify(e)}`, [...POD, `--peers=${e}`], {}],
+    [`bgp_peers=${JSON.stringify(e)} (start)`, START, { bgp_peers: e }],
+    [
+      `bgp_peers=${JSON.stringify(e)} (daemonset)`,
+      ['manifest', 'daemonset', '--vip', '198.51.100.10'],
+      { bgp_peers: e },
+    ],
+  ]);
+  CASES.push(['a mistyped flag with a value', [...POD, `--bgppeer=198.51.100.1:65000:${S}`], {}]);
+
+  it.each(CASES)('%s', async (_title, args, env) => {
+    const r = await runCli(args, env);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.err).not.toContain(S);
+    expect(r.err).not.toContain(S.slice(0, 8));
+  });
+
+  it('names the entry by index and the field', async () => {
+    const r = await runCli(START, { bgp_peers: `198.51.100.2:65000,198.51.100.1:${S}:65000` });
+    expect(r.err).toBe('kvip: bgp_peers entry 2: the AS field is not a number\n');
   });
 });

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { Pod, ServiceAccount } from 'kubernetes-models/v1';
 import { DaemonSet } from 'kubernetes-models/apps/v1';
-import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { runCli } from '../helpers/cli.js';
 
 const GOLDEN: Record<string, string[]> = {
@@ -98,8 +98,8 @@ function validate(obj: Record<string, unknown>): void {
     Pod,
     ServiceAccount,
     DaemonSet,
-    ClusterRole,
-    ClusterRoleBinding,
+    Role,
+    RoleBinding,
   };
   const Model = models[String(obj.kind)];
   if (!Model) throw new Error(`no schema for kind ${String(obj.kind)}`);
@@ -254,12 +254,7 @@ describe('daemonset and rbac', () => {
   it('k3s mode prints RBAC and the DaemonSet in one file, control-plane only', async () => {
     const r = await runCli(GOLDEN['daemonset-k3s.yaml']!);
     const objects = docs(r.out);
-    expect(objects.map((o) => o.kind)).toEqual([
-      'ServiceAccount',
-      'ClusterRole',
-      'ClusterRoleBinding',
-      'DaemonSet',
-    ]);
+    expect(objects.map((o) => o.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding', 'DaemonSet']);
     const text = r.out;
     expect(text).toContain('node-role.kubernetes.io/control-plane');
     expect(text).toContain('node-role.kubernetes.io/master');
@@ -267,22 +262,46 @@ describe('daemonset and rbac', () => {
     expect(text).toContain('fieldPath: spec.nodeName');
   });
 
-  it('grants only what the elector needs', async () => {
-    const r = await runCli(['manifest', 'rbac', '--namespace', 'vip-system']);
+  it('grants only what the elector needs, on its own Lease, in its namespace', async () => {
+    const r = await runCli(['manifest', 'rbac', '--namespace', 'vip-system', '--leaseName', 'plunder-lock']);
+    expect(r.code).toBe(0);
     const [sa, role, binding] = docs(r.out) as [
       { metadata: { namespace: string } },
-      { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] },
-      { subjects: { namespace: string }[] },
+      {
+        kind: string;
+        metadata: { namespace: string };
+        rules: { apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }[];
+      },
+      {
+        kind: string;
+        metadata: { namespace: string };
+        roleRef: { kind: string; name: string };
+        subjects: { kind: string; name: string; namespace: string }[];
+      },
     ];
     expect(sa.metadata.namespace).toBe('vip-system');
-    expect(binding.subjects[0]!.namespace).toBe('vip-system');
+    expect(role.kind).toBe('Role');
+    expect(role.metadata.namespace).toBe('vip-system');
+    expect(binding.kind).toBe('RoleBinding');
+    expect(binding.metadata.namespace).toBe('vip-system');
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'kvip' });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'kvip', namespace: 'vip-system' }]);
+    // No Events: kvip emits none.
     expect(role.rules).toEqual([
       {
         apiGroups: ['coordination.k8s.io'],
         resources: ['leases'],
-        verbs: ['get', 'create', 'update', 'list', 'watch'],
+        resourceNames: ['plunder-lock'],
+        verbs: ['get', 'update', 'watch', 'list'],
       },
-      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
     ]);
+    expect(r.out).toMatch(/# create cannot be limited by resourceNames.*\n.*\n\s+- apiGroups:/);
+  });
+
+  it('k3s mode limits the Role to the lease name it was given', async () => {
+    const r = await runCli([...GOLDEN['daemonset-k3s.yaml']!, '--leaseName', 'plunder-lock']);
+    const role = docs(r.out)[1] as { rules: { resourceNames?: string[] }[] };
+    expect(role.rules[0]!.resourceNames).toEqual(['plunder-lock']);
   });
 });

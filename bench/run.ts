@@ -2,6 +2,8 @@
 const benches: Record<string, () => Promise<{ main: (argv: string[]) => Promise<void> }>> = {
   election: () => import('./election.js'),
   failover: () => import('./failover.js'),
+  soak: () => import('./soak.js'),
+  latency: () => import('./latency.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

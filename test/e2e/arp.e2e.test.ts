@@ -131,6 +131,12 @@ describeNetns('ARP mode, IPv4, three nodes', () => {
       BOUND_MS,
       'the restarted kvip to remove the stale VIP',
     );
+    // The log line is written a moment after the address is gone: wait for it, then check it came first.
+    await rig.waitFor(
+      () => lines(rig, leader).some((l) => /virtual IP/.test(l)),
+      BOUND_MS,
+      'a log line about the virtual IP',
+    );
     const log = lines(rig, leader);
     const firstVipLine = log.findIndex((l) => /virtual IP/.test(l));
     expect(log[firstVipLine]).toBe('removed a stale virtual IP left by an earlier run');

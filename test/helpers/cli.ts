@@ -10,7 +10,7 @@ export interface CliResult {
 export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   // In-process tests run in the host's network namespace: `start` may only ever see interfaces that do not
   // exist (kvnope*), or it would put a VIP on this machine. Namespace tests run the built CLI inside netns.
-  if (args[0] === 'start' && !args.includes('--help')) {
+  if ((args[0] === 'start' || args[0] === 'manager') && !args.includes('--help')) {
     const i = args.indexOf('--interface');
     const iface = i >= 0 ? args[i + 1] : (env.vip_interface ?? '');
     if (!iface?.startsWith('kvnope') && !args.includes('--packet') && !args.includes('--image'))

@@ -163,12 +163,18 @@ export class Rig {
     });
   }
 
-  private spawnIn(host: string, logName: string, args: string[], cmd = process.execPath): ChildProcess {
+  private spawnIn(
+    host: string,
+    logName: string,
+    args: string[],
+    cmd = process.execPath,
+    env: Record<string, string> = {},
+  ): ChildProcess {
     const out = openSync(join(this.dir, `${logName}.log`), 'a');
     const child = spawn('ip', ['netns', 'exec', this.ns(host), cmd, ...args], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', out],
-      env: { PATH: process.env.PATH, NODE_OPTIONS: '' },
+      env: { PATH: process.env.PATH, NODE_OPTIONS: '', ...env },
     });
     closeSync(out);
     this.children.add(child);
@@ -256,7 +262,12 @@ export class Rig {
   }
 
   /** Starts `kvip start` on `node` (the built CLI, as the static pod runs it). */
-  startKvip(node: string, lease: { ld: number; rd: number; rp: number }, extra: string[] = []): ChildProcess {
+  startKvip(
+    node: string,
+    lease: { ld: number; rd: number; rp: number },
+    extra: string[] = [],
+    env: Record<string, string> = {},
+  ): ChildProcess {
     const args = [
       BIN,
       'start',
@@ -279,7 +290,7 @@ export class Rig {
     ];
     const run = (this.runs.get(node) ?? 0) + 1;
     this.runs.set(node, run);
-    const child = this.spawnIn(node, `${node}-kvip-${run}`, args);
+    const child = this.spawnIn(node, `${node}-kvip-${run}`, args, process.execPath, env);
     child.stdout?.resume();
     this.kvips.set(node, child);
     return child;

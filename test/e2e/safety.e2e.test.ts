@@ -2,10 +2,15 @@
 // nodes' interfaces (`ip addr`, `ip monitor`) and the Lease in the API server.
 // - A leader paused past its lease and resumed sends no gratuitous ARP once another node has taken over,
 //   and removes its VIP at once.
+// - A leader that cannot remove its VIP on SIGTERM (rtnetlink refuses, through an LD_PRELOAD fault injector)
+//   keeps the lease instead of releasing it, exits 1, and its next start removes the stale VIP.
 // - A leader whose own API server answers slowly (0.6 x RenewDeadline) gives way to a node whose API server
 //   is fast, and that node keeps the VIP and the Lease.
+import { execFileSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describeNetns } from '../helpers/netns.js';
-import { Rig } from './rig.js';
+import { ROOT, Rig } from './rig.js';
 
 const REF = { ld: 5, rd: 3, rp: 1 };
 const FAST = { ld: 1, rd: 0.5, rp: 0.2 };
@@ -110,5 +115,35 @@ describeNetns('safety (netns, three nodes)', () => {
       expect(await rig.leaseHolder()).toBe(holder);
     }
     expect(rig.dualHolderMs(delayed)).toBe(0);
+  }, 60000);
+
+  it('a leader that cannot remove its VIP on SIGTERM does not release the lease, exits 1, and cleans up on restart', async () => {
+    const shim = join(rig.dir, 'fail-deladdr.so');
+    execFileSync('cc', [
+      '-shared',
+      '-fPIC',
+      '-o',
+      shim,
+      join(ROOT, 'test/e2e/fixtures/fail-deladdr.c'),
+      '-ldl',
+    ]);
+    const flag = (node: string) => join(rig.dir, `${node}.fail-deladdr`);
+    const env = (node: string) => ({ LD_PRELOAD: shim, KVIP_TEST_FAIL_DELADDR: flag(node) });
+    for (const n of rig.nodes) rig.startKvip(n, REF, [], env(n));
+    const leader = await leaderOf(rig);
+    writeFileSync(flag(leader), '');
+    try {
+      const code = await rig.stopKvip(leader, 'SIGTERM');
+      expect(code).toBe(1);
+      // The VIP is still on the old leader, and the Lease still names it: nobody was told to take over.
+      expect(rig.holders()).toContain(leader);
+      expect(await rig.leaseHolder()).toBe(leader);
+      expect(rig.kvipLog(leader)).toMatch(/not releasing the lease/);
+    } finally {
+      rmSync(flag(leader), { force: true });
+    }
+    rig.startKvip(leader, REF);
+    await rig.waitFor(() => rig.soleHolder() !== undefined, REF.ld * 1000 + BOUND_MS, 'one holder again');
+    expect(rig.kvipLog(leader)).toMatch(/removed a stale virtual IP left by an earlier run/);
   }, 60000);
 });

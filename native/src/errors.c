@@ -76,6 +76,16 @@ int kvip_get_fd(napi_env env, napi_value value, const char *op) {
   return (int)d;
 }
 
+bool kvip_get_u32(napi_env env, napi_value v, uint32_t *out) {
+  napi_valuetype t;
+  double d;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number || napi_get_value_double(env, v, &d) != napi_ok)
+    return false;
+  if (!(d >= 0 && d <= 4294967295.0) || d != (double)(uint32_t)d) return false;
+  *out = (uint32_t)d;
+  return true;
+}
+
 napi_status kvip_export(napi_env env, napi_value exports, const char *name, napi_callback fn) {
   napi_value value;
   napi_status status = napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &value);

@@ -1,0 +1,20 @@
+/* What rtnl.c (requests) shares with rtnl_dump.c (dumps): one request/reply exchange with the kernel. */
+#ifndef KVIP_RTNL_H
+#define KVIP_RTNL_H
+
+#include <linux/netlink.h>
+#include <node_api.h>
+#include <stdbool.h>
+
+/* Called for each reply message of a dump; returns false to stop with ENOMEM (JS allocation failed). */
+typedef bool (*reply_fn)(const struct nlmsghdr *h, void *ctx);
+
+/*
+ * Sends one request and reads until its ACK (or, for a dump, NLMSG_DONE): 0, or the errno the kernel (or a
+ * syscall) returned, with *syscall naming where. Every other reply message with the request's sequence
+ * number goes to on_reply. A dump the kernel marks NLM_F_DUMP_INTR (the table changed while it was read)
+ * returns EINTR: the caller retries.
+ */
+int kvip_rtnl_transact(struct nlmsghdr *req, const char **syscall, reply_fn on_reply, void *ctx);
+
+#endif

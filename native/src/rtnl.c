@@ -253,6 +253,8 @@ static napi_value link_index(napi_env env, napi_callback_info info) {
       napi_get_value_string_utf8(env, argv[0], ifname, sizeof ifname, &n) != napi_ok || n == 0 ||
       n >= IF_NAMESIZE)
     return kvip_throw_type(env, "linkIndex: ifname must be a string of 1-15 characters");
+  /* if_nametoindex reads a C string: "eth0\0x" would name eth0. No such device, as openPacket says. */
+  if (strlen(ifname) != n) return kvip_throw_errno(env, ENODEV, "linkIndex", ifname, "if_nametoindex");
   unsigned index = if_nametoindex(ifname);
   if (index == 0) return kvip_throw_errno(env, errno == ENXIO ? ENODEV : errno, "linkIndex", ifname, "if_nametoindex");
   napi_value out;

@@ -89,4 +89,19 @@ describeNetns('native rtnetlink: addressAdd / addressDelete / linkIndex', () => 
     for (const bad of typeErrors) expect(bad).toMatchObject({ type: 'TypeError' });
     expect(got.at(-1)).toBe(false); // none of the refused calls added the address
   });
+
+  it('linkIndex refuses a name with an embedded NUL as openPacket does, not as the name before it', () => {
+    // if_nametoindex reads a C string: "<ifname>\0x" would resolve to <ifname>.
+    const got = inNs(`
+      out(err(() => a.linkIndex(${JSON.stringify(`${ifname}\0x`)})));
+      out(err(() => a.openPacket(${JSON.stringify(`${ifname}\0x`)})));`);
+    const refused = (op: string) => ({
+      code: 'ENODEV',
+      message: `${op}(${ifname}): ENODEV (No such device)`,
+    });
+    expect(got).toEqual([
+      { ...refused('linkIndex'), type: 'Error' },
+      { ...refused('openPacket'), type: 'Error' },
+    ]);
+  });
 });

@@ -16,6 +16,10 @@ const char *kvip_errno_name(int err, char *buf, size_t len);
 /* Throws Error{message: "<op>(<what>): <ENAME> (<strerror>)", code: ENAME, syscall}. Returns NULL. */
 napi_value kvip_throw_errno(napi_env env, int err, const char *op, const char *what, const char *syscall);
 
+/* The same with reason in place of strerror(err), for a cause the errno alone does not say. */
+napi_value kvip_throw_errno_reason(napi_env env, int err, const char *op, const char *what, const char *syscall,
+                                   const char *reason);
+
 /* Throws TypeError{code: "ERR_INVALID_ARG_TYPE"} with the given message. Returns NULL. */
 napi_value kvip_throw_type(napi_env env, const char *message);
 

@@ -19,8 +19,8 @@
  * Errors are JS Errors with .code = the errno the kernel returned (EEXIST, EADDRNOTAVAIL, EPERM, ENODEV, ...).
  * The message is built as iproute2 builds it: IFA_LOCAL and IFA_ADDRESS both the address (no peer), scope
  * universe, IFA_LABEL for IPv4, IFA_F_NODAD in ifa_flags and IFA_FLAGS for IPv6. The socket is opened per
- * request (a netlink socket closes at once, unlike AF_PACKET) in the caller's network namespace, with a 1 s
- * receive timeout that only a lost ACK could reach.
+ * request (a netlink socket closes at once, unlike AF_PACKET) in the caller's network namespace. A kernel that
+ * does not answer within 1 s is ETIMEDOUT, "no answer from the kernel within 1000 ms".
  */
 #include "addon.h"
 #include "errors.h"
@@ -35,9 +35,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ATTR_SPACE 128 /* IFA_LOCAL + IFA_ADDRESS (16 each) + IFA_LABEL (16) + IFA_FLAGS (4), with headers */
@@ -56,7 +58,22 @@ static void put_attr(struct addr_request *req, unsigned short type, const void *
   req->nh.nlmsg_len = NLMSG_ALIGN(req->nh.nlmsg_len) + RTA_ALIGN(rta->rta_len);
 }
 
-/* See rtnl.h. A fresh socket per request, so sequence number 1 cannot meet a stale reply. */
+/* Milliseconds on the monotonic clock. */
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * See rtnl.h. A fresh socket per request, so sequence number 1 cannot meet a stale reply.
+ *
+ * Bounded, because it runs on the event loop: the kernel must answer within RTNL_WAIT_MS of the request or of
+ * its previous reply, or this returns ETIMEDOUT (syscall "poll"). One deadline for the whole wait, so
+ * neither signals (EINTR) nor messages from elsewhere restart it, as a per-call SO_RCVTIMEO would. No send
+ * timeout: sendto() to the kernel never waits for buffer space (SO_SNDTIMEO has no effect there); the
+ * kernel runs the request inside it, and the only wait there, for the rtnl lock, no socket option bounds.
+ */
 int kvip_rtnl_transact(struct nlmsghdr *req, const char **syscall, reply_fn on_reply, void *ctx) {
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (fd < 0) {
@@ -65,13 +82,6 @@ int kvip_rtnl_transact(struct nlmsghdr *req, const char **syscall, reply_fn on_r
   }
   int err = 0;
   bool interrupted = false;
-  /* The kernel always answers; the timeout only bounds a reply lost to a full socket buffer. */
-  struct timeval tv = {.tv_sec = 1, .tv_usec = 0};
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) {
-    *syscall = "setsockopt";
-    err = errno;
-    goto out;
-  }
   struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
   req->nlmsg_seq = 1;
   if (sendto(fd, req, req->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) {
@@ -79,17 +89,27 @@ int kvip_rtnl_transact(struct nlmsghdr *req, const char **syscall, reply_fn on_r
     err = errno;
     goto out;
   }
+  int64_t deadline = now_ms() + RTNL_WAIT_MS;
   for (;;) {
     /* 32 KiB: the kernel fills a dump batch up to that size; MSG_TRUNC below catches anything larger. */
     char buf[32768] __attribute__((aligned(NLMSG_ALIGNTO)));
     struct sockaddr_nl from;
     struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
     struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1};
-    ssize_t n = recvmsg(fd, &msg, 0);
+    int64_t left = deadline - now_ms();
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    int ready = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+    if (ready < 0 && errno == EINTR) continue; /* the deadline stands */
+    if (ready <= 0) {
+      *syscall = "poll";
+      err = ready == 0 ? ETIMEDOUT : errno;
+      goto out;
+    }
+    ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR || errno == EAGAIN) continue;
       *syscall = "recv";
-      err = errno == EAGAIN ? ETIMEDOUT : errno;
+      err = errno;
       goto out;
     }
     if (msg.msg_flags & MSG_TRUNC) {
@@ -101,6 +121,7 @@ int kvip_rtnl_transact(struct nlmsghdr *req, const char **syscall, reply_fn on_r
     int len = (int)n;
     for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
       if (h->nlmsg_seq != req->nlmsg_seq) continue;
+      deadline = now_ms() + RTNL_WAIT_MS; /* an answer: a long dump is progress, not a hang */
       if (h->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
       if (h->nlmsg_type == NLMSG_DONE) {
         /* A dump that failed part-way puts its error in DONE's payload. */
@@ -169,6 +190,12 @@ static napi_value throw_request(napi_env env, int err, const char *op, const str
   char what[sizeof ip + IF_NAMESIZE + 16];
   snprintf(what, sizeof what, "%s/%u dev %s", ip, req->ifa.ifa_prefixlen,
            if_indextoname(req->ifa.ifa_index, name) ? name : "?");
+  return kvip_rtnl_throw(env, err, op, what, syscall);
+}
+
+napi_value kvip_rtnl_throw(napi_env env, int err, const char *op, const char *what, const char *syscall) {
+  if (err == ETIMEDOUT && syscall != NULL && strcmp(syscall, "poll") == 0)
+    return kvip_throw_errno_reason(env, err, op, what, syscall, RTNL_WAIT_REASON);
   return kvip_throw_errno(env, err, op, what, syscall);
 }
 

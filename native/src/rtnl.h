@@ -6,6 +6,10 @@
 #include <node_api.h>
 #include <stdbool.h>
 
+/* How long the kernel may take to answer (rtnl.c says why there is a bound). */
+#define RTNL_WAIT_MS 1000
+#define RTNL_WAIT_REASON "no answer from the kernel within 1000 ms"
+
 /* Called for each reply message of a dump; returns false to stop with ENOMEM (JS allocation failed). */
 typedef bool (*reply_fn)(const struct nlmsghdr *h, void *ctx);
 
@@ -16,5 +20,8 @@ typedef bool (*reply_fn)(const struct nlmsghdr *h, void *ctx);
  * returns EINTR: the caller retries.
  */
 int kvip_rtnl_transact(struct nlmsghdr *req, const char **syscall, reply_fn on_reply, void *ctx);
+
+/* kvip_throw_errno, with RTNL_WAIT_REASON for the message when the kernel did not answer. Returns NULL. */
+napi_value kvip_rtnl_throw(napi_env env, int err, const char *op, const char *what, const char *syscall);
 
 #endif

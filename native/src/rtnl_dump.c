@@ -117,7 +117,7 @@ static napi_value collect(napi_env env, struct nlmsghdr *req, reply_fn on_reply,
     err = kvip_rtnl_transact(req, &syscall, on_reply, &ctx);
   }
   if (err == ENODEV && missing_is_empty) return ctx.array;
-  if (err != 0) return kvip_throw_errno(env, err, op, what, syscall);
+  if (err != 0) return kvip_rtnl_throw(env, err, op, what, syscall);
   return ctx.array;
 }
 

@@ -8,7 +8,10 @@ import { fileURLToPath } from 'node:url';
 // built by `npm ci` (the package's install script) into native/build/Release/kvip_native.node and loaded on
 // first use, so commands that never send a frame (manifest, --help) work without it.
 
-/** The functions the addon exports (native/src/*.c). Failures throw an Error with `.code` = errno name. */
+/**
+ * The functions the addon exports (native/src/*.c). Failures throw an Error with `.code` = errno name; an
+ * rtnetlink call the kernel does not answer within 1 s throws ETIMEDOUT.
+ */
 export interface NativeAddon {
   openPacket(ifname: string): number;
   sendPacket(fd: number, frame: Uint8Array): number;

@@ -2,6 +2,10 @@
 // their own: the address appears as `ip` shows it (label, nodad), and each kernel refusal comes back as an
 // Error whose .code is the errno. A script runs the addon inside the namespace and prints JSON.
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { nativeAddonPath } from '../../src/native/index.js';
 import {
   createNamespace,
@@ -17,8 +21,11 @@ const ns = `${tag}a`;
 const peer = `${tag}b`;
 const ifname = `${tag}a0`;
 
-/** Runs `body` (JS, with `a` = the addon and `out(x)` to report) in the namespace; returns what it reported. */
-function inNs(body: string): unknown[] {
+/**
+ * Runs `body` (JS, with `a` = the addon and `out(x)` to report) in the namespace; returns what it reported.
+ * `env`: extra environment for node alone (not for `ip`), e.g. LD_PRELOAD.
+ */
+function inNs(body: string, env: Record<string, string> = {}): unknown[] {
   const script = `
     const a = require(${JSON.stringify(nativeAddonPath())});
     const got = [];
@@ -26,8 +33,10 @@ function inNs(body: string): unknown[] {
     const err = (f) => { try { f(); return 'ok'; } catch (e) { return { code: e.code, message: e.message, type: e.name }; } };
     ${body}
     console.log(JSON.stringify(got));`;
-  const stdout = execFileSync('ip', ['netns', 'exec', ns, process.execPath, '-e', script], {
+  const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  const stdout = execFileSync('ip', ['netns', 'exec', ns, 'env', ...vars, process.execPath, '-e', script], {
     encoding: 'utf8',
+    timeout: 10_000, // a hang is a failure, not a stuck suite
   });
   return JSON.parse(stdout) as unknown[];
 }
@@ -103,5 +112,42 @@ describeNetns('native rtnetlink: addressAdd / addressDelete / linkIndex', () => 
       { ...refused('linkIndex'), type: 'Error' },
       { ...refused('openPacket'), type: 'Error' },
     ]);
+  });
+
+  describe('when the kernel does not answer', () => {
+    let dir = '';
+    let shim = '';
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), `${tag}-`));
+      shim = join(dir, 'rtnl-silent.so');
+      const source = fileURLToPath(new URL('./fixtures/rtnl-silent.c', import.meta.url));
+      execFileSync('cc', ['-shared', '-fPIC', '-o', shim, source]); // cc: as the addon's build needs
+    });
+    afterAll(() => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it.each(['drop', 'eintr'])(
+      'fails with ETIMEDOUT after 1 s instead of blocking (KVIP_RTNL_SILENT=%s)',
+      (mode) => {
+        const got = inNs(
+          `
+          const i = a.linkIndex(${JSON.stringify(ifname)});
+          out(err(() => a.addressAdd(i, 4, Buffer.from([198, 51, 100, 8]), 32, null, false)));
+          out(err(() => a.addresses(4)));`,
+          { LD_PRELOAD: shim, KVIP_RTNL_SILENT: mode },
+        );
+        const timedOut = (what: string) => ({
+          code: 'ETIMEDOUT',
+          type: 'Error',
+          message: `${what}: ETIMEDOUT (no answer from the kernel within 1000 ms)`,
+        });
+        expect(got).toEqual([
+          timedOut(`addressAdd(198.51.100.8/32 dev ${ifname})`),
+          timedOut('addresses(IPv4)'),
+        ]);
+        expect(sh(`ip -n ${ns} -o addr show dev ${ifname}`)).not.toMatch(/198\.51\.100\.8/);
+      },
+    );
   });
 });

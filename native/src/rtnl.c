@@ -74,7 +74,7 @@ static int64_t now_ms(void) {
  * timeout: sendto() to the kernel never waits for buffer space (SO_SNDTIMEO has no effect there); the
  * kernel runs the request inside it, and the only wait there, for the rtnl lock, no socket option bounds.
  */
-int kvip_rtnl_transact(struct nlmsghdr *req, const char **syscall, reply_fn on_reply, void *ctx) {
+int kvip_rtnl_transact(struct nlmsghdr *req, bool strict, const char **syscall, reply_fn on_reply, void *ctx) {
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (fd < 0) {
     *syscall = "socket";
@@ -82,6 +82,13 @@ int kvip_rtnl_transact(struct nlmsghdr *req, const char **syscall, reply_fn on_r
   }
   int err = 0;
   bool interrupted = false;
+  int one = 1;
+  /* ENOPROTOOPT: a kernel before 4.20, which has no filters to apply; the caller filters anyway. */
+  if (strict && setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one) < 0 && errno != ENOPROTOOPT) {
+    *syscall = "setsockopt";
+    err = errno;
+    goto out;
+  }
   struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
   req->nlmsg_seq = 1;
   if (sendto(fd, req, req->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) {
@@ -218,7 +225,7 @@ static napi_value send_address(napi_env env, const char *op, struct addr_request
   put_attr(req, IFA_LOCAL, addr, len);
   put_attr(req, IFA_ADDRESS, addr, len);
   const char *syscall = NULL;
-  int err = kvip_rtnl_transact(&req->nh, &syscall, NULL, NULL);
+  int err = kvip_rtnl_transact(&req->nh, false, &syscall, NULL, NULL);
   if (err != 0) return throw_request(env, err, op, req, addr, syscall);
   return NULL;
 }

@@ -3,7 +3,7 @@
  * only the fields kvip reads (rtnl.c says why this is not an npm package).
  *
  *   links(index?: number): { index, name, mac: Buffer, flags, mtu }[]    one link, or all (dump)
- *   addresses(family: 4 | 6): { index, family, prefix, address: Buffer, label?, flags }[]   (dump)
+ *   addresses(family: 4 | 6, index?: number): { index, family, prefix, address: Buffer, label?, flags }[]
  */
 #include "addon.h"
 #include "errors.h"
@@ -13,6 +13,8 @@
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -20,7 +22,7 @@ struct dump_ctx {
   napi_env env;
   napi_value array;
   uint32_t count;
-  int only_index; /* links: 0 for all */
+  int only_index; /* 0 for all */
 };
 
 static bool set_u32(napi_env env, napi_value obj, const char *key, uint32_t v) {
@@ -72,6 +74,7 @@ static bool on_addr(const struct nlmsghdr *h, void *vctx) {
   if (h->nlmsg_type != RTM_NEWADDR || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifaddrmsg))) return true;
   const struct ifaddrmsg *ifa = NLMSG_DATA(h);
   if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6) return true;
+  if (ctx->only_index != 0 && (int)ifa->ifa_index != ctx->only_index) return true;
   napi_env env = ctx->env;
   const struct rtattr *local = NULL, *address = NULL, *label = NULL;
   uint32_t flags = ifa->ifa_flags; /* IFA_FLAGS (u32), when present, supersedes the u8 ifa_flags */
@@ -104,7 +107,8 @@ static void init_request(struct nlmsghdr *nh, size_t body_len, uint16_t type, ui
 }
 
 /* Sends a get request and collects each reply into a JS array through on_reply. ENODEV (a link asked for by
- * index that is not there) gives [] when missing_is_empty. */
+ * index that is not there) gives [] when missing_is_empty. A request with an index asks for strict checking:
+ * without it the kernel ignores the index of an address dump. */
 static napi_value collect(napi_env env, struct nlmsghdr *req, reply_fn on_reply, int only_index, const char *op,
                           const char *what, bool missing_is_empty) {
   struct dump_ctx ctx = {.env = env, .only_index = only_index};
@@ -114,7 +118,7 @@ static napi_value collect(napi_env env, struct nlmsghdr *req, reply_fn on_reply,
   for (int attempt = 0; attempt < 3 && err == EINTR; attempt++) {
     ctx.count = 0;
     if (napi_create_array(env, &ctx.array) != napi_ok) return kvip_throw_errno(env, ENOMEM, op, what, "napi");
-    err = kvip_rtnl_transact(req, &syscall, on_reply, &ctx);
+    err = kvip_rtnl_transact(req, only_index != 0, &syscall, on_reply, &ctx);
   }
   if (err == ENODEV && missing_is_empty) return ctx.array;
   if (err != 0) return kvip_rtnl_throw(env, err, op, what, syscall);
@@ -141,21 +145,33 @@ static napi_value links(napi_env env, napi_callback_info info) {
   return collect(env, &req.nh, on_link, (int)index, "links", index == 0 ? "all" : "one", index != 0);
 }
 
-/* addresses(family: 4 | 6): every address of that family in this network namespace (dump). */
+/*
+ * addresses(family: 4 | 6, index?: number): the addresses of that family on one interface, or on all of them
+ * (dump); [] for an index that is not there. By index, the kernel (strict checking, Linux >= 4.20) sends only
+ * that interface's; on_addr drops the rest on an older kernel, before any JS object is made.
+ */
 static napi_value addresses(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  uint32_t family = 0;
+  size_t argc = 2;
+  napi_value argv[2];
+  uint32_t family = 0, index = 0;
+  napi_valuetype t = napi_undefined;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
       !kvip_get_u32(env, argv[0], &family) || (family != 4 && family != 6))
     return kvip_throw_type(env, "addresses: family must be 4 or 6");
+  if (argc >= 2) napi_typeof(env, argv[1], &t);
+  if (t != napi_undefined && (!kvip_get_u32(env, argv[1], &index) || index == 0 || index > INT32_MAX))
+    return kvip_throw_type(env, "addresses: index must be an integer > 0");
   struct {
     struct nlmsghdr nh;
     struct ifaddrmsg ifa;
   } req;
   init_request(&req.nh, sizeof req.ifa, RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP);
   req.ifa.ifa_family = family == 4 ? AF_INET : AF_INET6;
-  return collect(env, &req.nh, on_addr, 0, "addresses", family == 4 ? "IPv4" : "IPv6", false);
+  req.ifa.ifa_index = index;
+  char what[32];
+  if (index == 0) snprintf(what, sizeof what, "%s", family == 4 ? "IPv4" : "IPv6");
+  else snprintf(what, sizeof what, "%s, ifindex %u", family == 4 ? "IPv4" : "IPv6", index);
+  return collect(env, &req.nh, on_addr, (int)index, "addresses", what, index != 0);
 }
 
 napi_status kvip_rtnl_dump_init(napi_env env, napi_value exports) {

@@ -114,6 +114,43 @@ describeNetns('native rtnetlink: addressAdd / addressDelete / linkIndex', () => 
     ]);
   });
 
+  it("addresses(family, index) lists that interface's addresses only; addresses(family) every one", () => {
+    const other = `${tag}d0`; // another interface, with addresses of its own
+    sh(`ip -n ${ns} link add ${other} type veth peer name ${tag}d1 && ip -n ${ns} link set ${other} up`);
+    try {
+      sh(`ip -n ${ns} addr add 198.51.100.21/32 dev ${ifname}`);
+      sh(`ip -n ${ns} addr add 2001:db8::21/128 dev ${ifname} nodad`);
+      for (const ip of ['198.51.100.22/32', '203.0.113.22/24', '2001:db8::22/128'])
+        sh(`ip -n ${ns} addr add ${ip} dev ${other} nodad`);
+      const [i, d, ...lists] = inNs(`
+        const i = a.linkIndex(${JSON.stringify(ifname)});
+        const d = a.linkIndex(${JSON.stringify(other)});
+        const show = (list) => list.map((x) => [x.index, x.address.toString('hex') + '/' + x.prefix]).sort();
+        out(i);
+        out(d);
+        out(show(a.addresses(4, i)));
+        out(show(a.addresses(6, i)).filter(([, x]) => !x.startsWith('fe80')));
+        out(show(a.addresses(6, i)).every(([index]) => index === i));
+        out(show(a.addresses(4)).filter(([index]) => index === i || index === d));
+        out(show(a.addresses(4, 99999)));
+        out(err(() => a.addresses(4, 1.5)));`);
+      expect(lists).toEqual([
+        [[i, 'c6336415/32']],
+        [[i, '20010db8000000000000000000000021/128']],
+        true,
+        [
+          [i, 'c6336415/32'],
+          [d, 'c6336416/32'],
+          [d, 'cb007116/24'],
+        ],
+        [],
+        expect.objectContaining({ type: 'TypeError' }),
+      ]);
+    } finally {
+      sh(`ip -n ${ns} link del ${other}; ip -n ${ns} addr flush dev ${ifname} scope global`);
+    }
+  });
+
   describe('when the kernel does not answer', () => {
     let dir = '';
     let shim = '';

@@ -9,7 +9,8 @@ import { NotLeadingError, type VipProvider } from './provider.js';
 
 export interface LinkState {
   mac: string;
-  up: boolean;
+  /** IFF_LOWER_UP. A re-plugged cable drops and regains it while IFF_UP stays set. */
+  carrier: boolean;
 }
 
 /** What the provider needs of rtnetlink (src/vip/address.ts implements it). */
@@ -61,7 +62,7 @@ export class ArpProvider implements VipProvider {
   private fd: number | null = null;
   private frameBytes: Buffer | null = null;
   private mac = '';
-  private linkUp = true;
+  private carrier = true;
   private holding = false;
   private timers: NodeJS.Timeout[] = [];
   private readonly label: string | undefined;
@@ -77,7 +78,7 @@ export class ArpProvider implements VipProvider {
   async prepare(): Promise<void> {
     const link = await this.o.addresses.link(this.o.ifname);
     this.mac = link.mac;
-    this.linkUp = link.up;
+    this.carrier = link.carrier;
     // A VIP left by an earlier run (SIGKILL, then the kubelet restarted us) goes before anything else.
     for (const stale of await this.o.addresses.find(this.o.vip)) {
       await this.o.addresses.remove(stale.ifname, this.o.vip, stale.prefix);
@@ -123,8 +124,8 @@ export class ArpProvider implements VipProvider {
   async reconcile(): Promise<void> {
     if (!this.holding) return;
     const link = await this.o.addresses.link(this.o.ifname);
-    const cameUp = link.up && !this.linkUp;
-    this.linkUp = link.up;
+    const carrierBack = link.carrier && !this.carrier;
+    this.carrier = link.carrier;
     if (link.mac !== this.mac && this.o.announce) {
       this.mac = link.mac;
       this.frameBytes = this.o.frame(this.mac, this.o.vip);
@@ -140,8 +141,8 @@ export class ArpProvider implements VipProvider {
         'the virtual IP was missing; added it back',
       );
       if (this.o.announce) this.announce('repair');
-    } else if (cameUp && this.o.announce) {
-      this.announce('link up');
+    } else if (carrierBack && this.o.announce) {
+      this.announce('carrier back');
     }
   }
 
@@ -158,7 +159,7 @@ export class ArpProvider implements VipProvider {
     this.timers.push(setInterval(() => this.announce('repeat'), this.o.arpRateMs));
   }
 
-  private announce(why: 'first' | 'burst' | 'repeat' | 'repair' | 'link up'): void {
+  private announce(why: 'first' | 'burst' | 'repeat' | 'repair' | 'carrier back'): void {
     if (!this.holding || this.fd === null || !this.frameBytes) return;
     if (!this.leading()) {
       this.o.log.debug({ vip: this.o.vip, why }, 'leadership is not valid now: not announcing');
@@ -181,7 +182,7 @@ export class ArpProvider implements VipProvider {
       else
         this.o.log.info(fields, `Broadcasting ${kind} for ${this.o.vip} (${this.mac}) via ${this.o.ifname}`);
     } catch (err) {
-      // ENETDOWN while the link is down: the reconcile tick announces again when it comes back.
+      // ENETDOWN while the link is down: the reconcile tick announces again when carrier is back.
       this.o.log.warn(
         { err: err instanceof Error ? err.message : String(err), why },
         `failed to send ${kind}`,

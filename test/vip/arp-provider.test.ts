@@ -8,12 +8,12 @@ function ports() {
   const calls: string[] = [];
   const state = {
     addrs: new Set<string>(),
-    up: true,
+    carrier: true,
     mac: '02:00:00:00:00:01',
     stale: [] as { ifname: string; prefix: number }[],
   };
   const addresses: AddressPort = {
-    link: async () => ({ mac: state.mac, up: state.up }),
+    link: async () => ({ mac: state.mac, carrier: state.carrier }),
     has: async (i, ip, p) => state.addrs.has(`${i} ${ip}/${p}`),
     add: async (i, ip, p, o) => {
       calls.push(`add ${i} ${ip}/${p} ${o.label ?? '-'}`);
@@ -83,7 +83,7 @@ describe('ArpProvider', () => {
     expect(p.calls.at(-1)).toBe('remove eth0 198.51.100.10/32');
   });
 
-  it('repairs a removed VIP and re-announces when the link comes back up', async () => {
+  it('repairs a removed VIP, and announces again (with a new MAC) when carrier comes back', async () => {
     const p = ports();
     const arp = provider(p);
     await arp.prepare();
@@ -94,12 +94,15 @@ describe('ArpProvider', () => {
       'add eth0 198.51.100.10/32 eth0:kvip',
       'send 7 02:00:00:00:00:01>198.51.100.10',
     ]);
-    p.state.up = false;
+    p.state.carrier = false; // a cable pulled: IFF_UP stays, IFF_LOWER_UP goes
     await arp.reconcile();
-    p.state.up = true;
+    const sent = p.calls.length;
+    p.state.carrier = true;
     p.state.mac = '02:00:00:00:00:02';
     await arp.reconcile();
-    expect(p.calls.at(-1)).toBe('send 7 02:00:00:00:00:02>198.51.100.10');
+    expect(p.calls.slice(sent)).toEqual(['send 7 02:00:00:00:00:02>198.51.100.10']);
+    await arp.reconcile(); // once per return of carrier
+    expect(p.calls.slice(sent)).toHaveLength(1);
   });
 
   it('a reconcile that finds the VIP gone does not put it back if release ran meanwhile', async () => {

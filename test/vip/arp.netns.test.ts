@@ -81,6 +81,17 @@ if (!tcpdump && process.env.CI !== 'true') console.warn('skipping the ARP provid
       return c;
     }
 
+    /** Deletes the veth pair and creates it again under the same names: new ifindex, new MAC, no VIP. */
+    function recreate(): IpLink {
+      const before = ipLink(nsA, ifA);
+      sh(`ip -n ${nsA} link del ${ifA}`);
+      createVeth({ ns: nsA, name: ifA }, { ns: nsB, name: ifB });
+      const after = ipLink(nsA, ifA);
+      expect(after.ifindex).not.toBe(before.ifindex);
+      expect(after.addr_info?.map((a) => a.local)).not.toContain(VIP);
+      return after;
+    }
+
     it('announces again when carrier comes back though IFF_UP never dropped (a cable re-plug)', async () => {
       const kvip = await provider();
       await kvip('prepare');
@@ -96,6 +107,27 @@ if (!tcpdump && process.env.CI !== 'true') console.warn('skipping the ARP provid
       await kvip('reconcile');
       const mac = ipLink(nsA, ifA).address;
       await wire.waitFor(`a gratuitous ARP from ${mac}`, garpFrom(mac));
+    });
+
+    it('after the interface is deleted and created again, reopens its socket and announces from it', async () => {
+      const kvip = await provider();
+      await kvip('prepare');
+      await kvip('acquire');
+      const now = recreate();
+      const wire = await capture();
+      await kvip('reconcile');
+      expect(ipLink(nsA, ifA).addr_info?.map((a) => a.local)).toContain(VIP);
+      await wire.waitFor(`a gratuitous ARP from the new ${ifA} (${now.address})`, garpFrom(now.address));
+    });
+
+    it('when the interface was created again while it followed, the first announcement still goes out', async () => {
+      const kvip = await provider();
+      await kvip('prepare');
+      const now = recreate();
+      const wire = await capture();
+      await kvip('acquire');
+      expect(ipLink(nsA, ifA).addr_info?.map((a) => a.local)).toContain(VIP);
+      await wire.waitFor(`a gratuitous ARP from the new ${ifA} (${now.address})`, garpFrom(now.address));
     });
   },
 );

@@ -8,6 +8,7 @@ NAPI_MODULE_INIT() {
 #ifndef KVIP_NO_PACKET
   if (kvip_packet_init(env, exports) != napi_ok) return NULL;
   if (kvip_rtnl_init(env, exports) != napi_ok) return NULL;
+  if (kvip_rtnl_dump_init(env, exports) != napi_ok) return NULL;
 #endif
   return exports;
 }

@@ -10,6 +10,9 @@ napi_status kvip_packet_init(napi_env env, napi_value exports);
 /* rtnl.c: linkIndex, addressAdd, addressDelete (synchronous rtnetlink, for the failover path). */
 napi_status kvip_rtnl_init(napi_env env, napi_value exports);
 
+/* rtnl_dump.c: links, addresses (rtnetlink dumps, for prepare and reconcile). */
+napi_status kvip_rtnl_dump_init(napi_env env, napi_value exports);
+
 /* Next: tcp_md5.c (BGP sessions with TCP_MD5SIG) adds kvip_tcp_md5_init here. */
 
 #endif

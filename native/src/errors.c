@@ -31,6 +31,7 @@ const char *kvip_errno_name(int err, char *buf, size_t len) {
     case ENOBUFS: return "ENOBUFS";
     case ENETDOWN: return "ENETDOWN";
     case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ETIMEDOUT: return "ETIMEDOUT";
     default: break;
   }
 #endif
@@ -39,10 +40,15 @@ const char *kvip_errno_name(int err, char *buf, size_t len) {
 }
 
 napi_value kvip_throw_errno(napi_env env, int err, const char *op, const char *what, const char *syscall) {
+  return kvip_throw_errno_reason(env, err, op, what, syscall, strerror(err));
+}
+
+napi_value kvip_throw_errno_reason(napi_env env, int err, const char *op, const char *what, const char *syscall,
+                                   const char *reason) {
   char namebuf[16];
   char message[256];
   const char *name = kvip_errno_name(err, namebuf, sizeof namebuf);
-  snprintf(message, sizeof message, "%s(%s): %s (%s)", op, what, name, strerror(err));
+  snprintf(message, sizeof message, "%s(%s): %s (%s)", op, what, name, reason);
 
   napi_value code, msg, error, sys;
   if (napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code) != napi_ok ||
@@ -74,6 +80,16 @@ int kvip_get_fd(napi_env env, napi_value value, const char *op) {
     return -1;
   }
   return (int)d;
+}
+
+bool kvip_get_u32(napi_env env, napi_value v, uint32_t *out) {
+  napi_valuetype t;
+  double d;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number || napi_get_value_double(env, v, &d) != napi_ok)
+    return false;
+  if (!(d >= 0 && d <= 4294967295.0) || d != (double)(uint32_t)d) return false;
+  *out = (uint32_t)d;
+  return true;
 }
 
 napi_status kvip_export(napi_env env, napi_value exports, const char *name, napi_callback fn) {

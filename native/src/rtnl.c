@@ -1,30 +1,30 @@
 /*
- * rtnetlink, synchronously: adding and removing the VIP on the failover path, and the link and address dumps
- * that prepare and reconcile read.
+ * rtnetlink, synchronously: adding and removing the VIP on the failover path, and (rtnl_dump.c) the link and
+ * address dumps that prepare and reconcile read.
  *
  * Why hand-written: the `netlink` npm package answers every request through the event loop, and on a busy
  * node each round trip waits for its turn: the
  * acquire -> first gratuitous ARP time measured 7-12 ms with two of them (link lookup, RTM_NEWADDR). The
  * kernel handles RTM_NEWADDR/RTM_DELADDR inside sendmsg() and queues the ACK before it returns, so a blocking
  * request here costs tens of microseconds and no event-loop turn: the address is on the interface, and the
- * GARP on the wire, before anything else in the process runs. The dumps are here too so that one small file
- * is all of kvip's rtnetlink: the package parsed every attribute into JS objects (a reconcile every second
+ * GARP on the wire, before anything else in the process runs. The dumps are here too so that two small files
+ * are all of kvip's rtnetlink: the package parsed every attribute into JS objects (a reconcile every second
  * cost ~0.5 ms of CPU and its garbage), and it loaded ~2 MB of code for the few messages kvip sends.
  *
  *   linkIndex(ifname: string): number                     if_nametoindex; ENODEV when there is none
  *   addressAdd(ifindex, family: 4 | 6, address: Buffer, prefix, label: string | null, nodad: boolean): void
  *   addressDelete(ifindex, family: 4 | 6, address: Buffer, prefix): void
- *   links(index?: number): { index, name, mac: Buffer, flags, mtu }[]    one link, or all (dump)
- *   addresses(family: 4 | 6): { index, family, prefix, address: Buffer, label?, flags }[]   (dump)
+ *   (the dumps, links() and addresses(), are in rtnl_dump.c)
  *
  * Errors are JS Errors with .code = the errno the kernel returned (EEXIST, EADDRNOTAVAIL, EPERM, ENODEV, ...).
  * The message is built as iproute2 builds it: IFA_LOCAL and IFA_ADDRESS both the address (no peer), scope
  * universe, IFA_LABEL for IPv4, IFA_F_NODAD in ifa_flags and IFA_FLAGS for IPv6. The socket is opened per
- * request (a netlink socket closes at once, unlike AF_PACKET) in the caller's network namespace, with a 1 s
- * receive timeout that only a lost ACK could reach.
+ * request (a netlink socket closes at once, unlike AF_PACKET) in the caller's network namespace. A kernel that
+ * does not answer within 1 s is ETIMEDOUT, "no answer from the kernel within 1000 ms".
  */
 #include "addon.h"
 #include "errors.h"
+#include "rtnl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,9 +35,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ATTR_SPACE 128 /* IFA_LOCAL + IFA_ADDRESS (16 each) + IFA_LABEL (16) + IFA_FLAGS (4), with headers */
@@ -56,16 +58,23 @@ static void put_attr(struct addr_request *req, unsigned short type, const void *
   req->nh.nlmsg_len = NLMSG_ALIGN(req->nh.nlmsg_len) + RTA_ALIGN(rta->rta_len);
 }
 
-/* Called for each reply message of a dump; returns false to stop with ENOMEM (JS allocation failed). */
-typedef bool (*reply_fn)(const struct nlmsghdr *h, void *ctx);
+/* Milliseconds on the monotonic clock. */
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /*
- * Sends one request and reads until its ACK (or, for a dump, NLMSG_DONE): 0, or the errno the kernel (or a
- * syscall) returned. Every other reply message with the request's sequence number goes to on_reply. A dump
- * the kernel marks NLM_F_DUMP_INTR (the table changed while it was read) returns EINTR: the caller retries.
- * A fresh socket per request, so sequence number 1 cannot meet a stale reply.
+ * See rtnl.h. A fresh socket per request, so sequence number 1 cannot meet a stale reply.
+ *
+ * Bounded, because it runs on the event loop: the kernel must answer within RTNL_WAIT_MS of the request or of
+ * its previous reply, or this returns ETIMEDOUT (syscall "poll"). One deadline for the whole wait, so
+ * neither signals (EINTR) nor messages from elsewhere restart it, as a per-call SO_RCVTIMEO would. No send
+ * timeout: sendto() to the kernel never waits for buffer space (SO_SNDTIMEO has no effect there); the
+ * kernel runs the request inside it, and the only wait there, for the rtnl lock, no socket option bounds.
  */
-static int rtnl_transact(struct nlmsghdr *req, const char **syscall, reply_fn on_reply, void *ctx) {
+int kvip_rtnl_transact(struct nlmsghdr *req, bool strict, const char **syscall, reply_fn on_reply, void *ctx) {
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (fd < 0) {
     *syscall = "socket";
@@ -73,9 +82,9 @@ static int rtnl_transact(struct nlmsghdr *req, const char **syscall, reply_fn on
   }
   int err = 0;
   bool interrupted = false;
-  /* The kernel always answers; the timeout only bounds a reply lost to a full socket buffer. */
-  struct timeval tv = {.tv_sec = 1, .tv_usec = 0};
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) {
+  int one = 1;
+  /* ENOPROTOOPT: a kernel before 4.20, which has no filters to apply; the caller filters anyway. */
+  if (strict && setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one) < 0 && errno != ENOPROTOOPT) {
     *syscall = "setsockopt";
     err = errno;
     goto out;
@@ -87,17 +96,27 @@ static int rtnl_transact(struct nlmsghdr *req, const char **syscall, reply_fn on
     err = errno;
     goto out;
   }
+  int64_t deadline = now_ms() + RTNL_WAIT_MS;
   for (;;) {
     /* 32 KiB: the kernel fills a dump batch up to that size; MSG_TRUNC below catches anything larger. */
     char buf[32768] __attribute__((aligned(NLMSG_ALIGNTO)));
     struct sockaddr_nl from;
     struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
     struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1};
-    ssize_t n = recvmsg(fd, &msg, 0);
+    int64_t left = deadline - now_ms();
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    int ready = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+    if (ready < 0 && errno == EINTR) continue; /* the deadline stands */
+    if (ready <= 0) {
+      *syscall = "poll";
+      err = ready == 0 ? ETIMEDOUT : errno;
+      goto out;
+    }
+    ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR || errno == EAGAIN) continue;
       *syscall = "recv";
-      err = errno == EAGAIN ? ETIMEDOUT : errno;
+      err = errno;
       goto out;
     }
     if (msg.msg_flags & MSG_TRUNC) {
@@ -109,6 +128,7 @@ static int rtnl_transact(struct nlmsghdr *req, const char **syscall, reply_fn on
     int len = (int)n;
     for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
       if (h->nlmsg_seq != req->nlmsg_seq) continue;
+      deadline = now_ms() + RTNL_WAIT_MS; /* an answer: a long dump is progress, not a hang */
       if (h->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
       if (h->nlmsg_type == NLMSG_DONE) {
         /* A dump that failed part-way puts its error in DONE's payload. */
@@ -142,18 +162,6 @@ out:
   return err;
 }
 
-/* A JS number that is a whole number in [0, 2^32): napi_get_value_uint32 alone would truncate 24.7 to 24
- * and wrap -1 to 0xffffffff. */
-static bool get_u32(napi_env env, napi_value v, uint32_t *out) {
-  napi_valuetype t;
-  double d;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number || napi_get_value_double(env, v, &d) != napi_ok)
-    return false;
-  if (!(d >= 0 && d <= 4294967295.0) || d != (double)(uint32_t)d) return false;
-  *out = (uint32_t)d;
-  return true;
-}
-
 /* Reads (ifindex, family, address, prefix) and fills the header; false with a TypeError pending. */
 static bool read_address(napi_env env, napi_value *argv, const char *op, struct addr_request *req,
                          unsigned char *addr, size_t *addr_len) {
@@ -162,10 +170,10 @@ static bool read_address(napi_env env, napi_value *argv, const char *op, struct 
   void *data;
   size_t len;
   char message[128];
-  if (!get_u32(env, argv[0], &ifindex) || ifindex == 0 || !get_u32(env, argv[1], &family) ||
+  if (!kvip_get_u32(env, argv[0], &ifindex) || ifindex == 0 || !kvip_get_u32(env, argv[1], &family) ||
       (family != 4 && family != 6) || napi_is_buffer(env, argv[2], &is_buffer) != napi_ok || !is_buffer ||
       napi_get_buffer_info(env, argv[2], &data, &len) != napi_ok || len != (family == 4 ? 4u : 16u) ||
-      !get_u32(env, argv[3], &prefix) || prefix > len * 8) {
+      !kvip_get_u32(env, argv[3], &prefix) || prefix > len * 8) {
     snprintf(message, sizeof message, "%s: expects (ifindex > 0, family 4|6, a 4|16-byte Buffer, prefix)", op);
     kvip_throw_type(env, message);
     return false;
@@ -189,6 +197,12 @@ static napi_value throw_request(napi_env env, int err, const char *op, const str
   char what[sizeof ip + IF_NAMESIZE + 16];
   snprintf(what, sizeof what, "%s/%u dev %s", ip, req->ifa.ifa_prefixlen,
            if_indextoname(req->ifa.ifa_index, name) ? name : "?");
+  return kvip_rtnl_throw(env, err, op, what, syscall);
+}
+
+napi_value kvip_rtnl_throw(napi_env env, int err, const char *op, const char *what, const char *syscall) {
+  if (err == ETIMEDOUT && syscall != NULL && strcmp(syscall, "poll") == 0)
+    return kvip_throw_errno_reason(env, err, op, what, syscall, RTNL_WAIT_REASON);
   return kvip_throw_errno(env, err, op, what, syscall);
 }
 
@@ -211,7 +225,7 @@ static napi_value send_address(napi_env env, const char *op, struct addr_request
   put_attr(req, IFA_LOCAL, addr, len);
   put_attr(req, IFA_ADDRESS, addr, len);
   const char *syscall = NULL;
-  int err = rtnl_transact(&req->nh, &syscall, NULL, NULL);
+  int err = kvip_rtnl_transact(&req->nh, false, &syscall, NULL, NULL);
   if (err != 0) return throw_request(env, err, op, req, addr, syscall);
   return NULL;
 }
@@ -273,6 +287,8 @@ static napi_value link_index(napi_env env, napi_callback_info info) {
       napi_get_value_string_utf8(env, argv[0], ifname, sizeof ifname, &n) != napi_ok || n == 0 ||
       n >= IF_NAMESIZE)
     return kvip_throw_type(env, "linkIndex: ifname must be a string of 1-15 characters");
+  /* if_nametoindex reads a C string: "eth0\0x" would name eth0. No such device, as openPacket says. */
+  if (strlen(ifname) != n) return kvip_throw_errno(env, ENODEV, "linkIndex", ifname, "if_nametoindex");
   unsigned index = if_nametoindex(ifname);
   if (index == 0) return kvip_throw_errno(env, errno == ENXIO ? ENODEV : errno, "linkIndex", ifname, "if_nametoindex");
   napi_value out;
@@ -280,155 +296,9 @@ static napi_value link_index(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* ---- dumps: links and addresses, for prepare and reconcile (off the failover path) ---------------- */
-
-struct dump_ctx {
-  napi_env env;
-  napi_value array;
-  uint32_t count;
-  int only_index; /* links: 0 for all */
-};
-
-static bool set_u32(napi_env env, napi_value obj, const char *key, uint32_t v) {
-  napi_value x;
-  return napi_create_uint32(env, v, &x) == napi_ok && napi_set_named_property(env, obj, key, x) == napi_ok;
-}
-
-static bool set_bytes(napi_env env, napi_value obj, const char *key, const void *data, size_t len) {
-  napi_value x;
-  return napi_create_buffer_copy(env, len, data, NULL, &x) == napi_ok &&
-         napi_set_named_property(env, obj, key, x) == napi_ok;
-}
-
-static bool set_str(napi_env env, napi_value obj, const char *key, const char *data, size_t maxlen) {
-  napi_value x;
-  return napi_create_string_utf8(env, data, strnlen(data, maxlen), &x) == napi_ok &&
-         napi_set_named_property(env, obj, key, x) == napi_ok;
-}
-
-/* RTM_NEWLINK -> { index, name, mac: Buffer, flags (IFF_*), mtu } */
-static bool on_link(const struct nlmsghdr *h, void *vctx) {
-  struct dump_ctx *ctx = vctx;
-  if (h->nlmsg_type != RTM_NEWLINK || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg))) return true;
-  const struct ifinfomsg *ifi = NLMSG_DATA(h);
-  if (ctx->only_index != 0 && ifi->ifi_index != ctx->only_index) return true;
-  napi_env env = ctx->env;
-  napi_value obj;
-  if (napi_create_object(env, &obj) != napi_ok || !set_u32(env, obj, "index", (uint32_t)ifi->ifi_index) ||
-      !set_u32(env, obj, "flags", ifi->ifi_flags))
-    return false;
-  bool has_mac = false;
-  int len = (int)IFLA_PAYLOAD(h);
-  for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-    const void *data = RTA_DATA(a);
-    size_t n = RTA_PAYLOAD(a);
-    bool ok = true;
-    if (a->rta_type == IFLA_IFNAME) ok = set_str(env, obj, "name", data, n);
-    else if (a->rta_type == IFLA_ADDRESS) ok = set_bytes(env, obj, "mac", data, n), has_mac = true;
-    else if (a->rta_type == IFLA_MTU && n >= 4) ok = set_u32(env, obj, "mtu", *(const uint32_t *)data);
-    if (!ok) return false;
-  }
-  if (!has_mac && !set_bytes(env, obj, "mac", "", 0)) return false;
-  return napi_set_element(env, ctx->array, ctx->count++, obj) == napi_ok;
-}
-
-/* RTM_NEWADDR -> { index, family: 4|6, prefix, address: Buffer (IFA_LOCAL, else IFA_ADDRESS), label?, flags } */
-static bool on_addr(const struct nlmsghdr *h, void *vctx) {
-  struct dump_ctx *ctx = vctx;
-  if (h->nlmsg_type != RTM_NEWADDR || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifaddrmsg))) return true;
-  const struct ifaddrmsg *ifa = NLMSG_DATA(h);
-  if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6) return true;
-  napi_env env = ctx->env;
-  const struct rtattr *local = NULL, *address = NULL, *label = NULL;
-  uint32_t flags = ifa->ifa_flags; /* IFA_FLAGS (u32), when present, supersedes the u8 ifa_flags */
-  int len = (int)IFA_PAYLOAD(h);
-  for (const struct rtattr *a = IFA_RTA(ifa); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-    if (a->rta_type == IFA_LOCAL) local = a;
-    else if (a->rta_type == IFA_ADDRESS) address = a;
-    else if (a->rta_type == IFA_LABEL) label = a;
-    else if (a->rta_type == IFA_FLAGS && RTA_PAYLOAD(a) >= 4) flags = *(const uint32_t *)RTA_DATA(a);
-  }
-  /* IFA_LOCAL is the local address; IFA_ADDRESS the peer on point-to-point links (and the only one for IPv6) */
-  const struct rtattr *mine = local != NULL ? local : address;
-  if (mine == NULL) return true;
-  napi_value obj;
-  if (napi_create_object(env, &obj) != napi_ok || !set_u32(env, obj, "index", ifa->ifa_index) ||
-      !set_u32(env, obj, "family", ifa->ifa_family == AF_INET ? 4 : 6) ||
-      !set_u32(env, obj, "prefix", ifa->ifa_prefixlen) || !set_u32(env, obj, "flags", flags) ||
-      !set_bytes(env, obj, "address", RTA_DATA(mine), RTA_PAYLOAD(mine)) ||
-      (label != NULL && !set_str(env, obj, "label", RTA_DATA(label), RTA_PAYLOAD(label))))
-    return false;
-  return napi_set_element(env, ctx->array, ctx->count++, obj) == napi_ok;
-}
-
-/* Zeroes a request of header + body and fills in the header. */
-static void init_request(struct nlmsghdr *nh, size_t body_len, uint16_t type, uint16_t flags) {
-  memset(nh, 0, NLMSG_LENGTH(body_len));
-  nh->nlmsg_len = NLMSG_LENGTH(body_len);
-  nh->nlmsg_type = type;
-  nh->nlmsg_flags = flags;
-}
-
-/* Sends a get request and collects each reply into a JS array through on_reply. ENODEV (a link asked for by
- * index that is not there) gives [] when missing_is_empty. */
-static napi_value collect(napi_env env, struct nlmsghdr *req, reply_fn on_reply, int only_index, const char *op,
-                          const char *what, bool missing_is_empty) {
-  struct dump_ctx ctx = {.env = env, .only_index = only_index};
-  const char *syscall = NULL;
-  int err = EINTR;
-  /* A dump interrupted by a change to the table may be inconsistent: read it again (a few times at most). */
-  for (int attempt = 0; attempt < 3 && err == EINTR; attempt++) {
-    ctx.count = 0;
-    if (napi_create_array(env, &ctx.array) != napi_ok) return kvip_throw_errno(env, ENOMEM, op, what, "napi");
-    err = rtnl_transact(req, &syscall, on_reply, &ctx);
-  }
-  if (err == ENODEV && missing_is_empty) return ctx.array;
-  if (err != 0) return kvip_throw_errno(env, err, op, what, syscall);
-  return ctx.array;
-}
-
-/* links(index?: number): one link by index (RTM_GETLINK), or all of them (dump); [] when there is none. */
-static napi_value links(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  uint32_t index = 0;
-  napi_valuetype t = napi_undefined;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc >= 1) napi_typeof(env, argv[0], &t);
-  if (t != napi_undefined && (!get_u32(env, argv[0], &index) || index == 0))
-    return kvip_throw_type(env, "links: index must be an integer > 0");
-  struct {
-    struct nlmsghdr nh;
-    struct ifinfomsg ifi;
-  } req;
-  init_request(&req.nh, sizeof req.ifi, RTM_GETLINK, NLM_F_REQUEST | (index == 0 ? NLM_F_DUMP : NLM_F_ACK));
-  req.ifi.ifi_family = AF_UNSPEC;
-  req.ifi.ifi_index = (int)index;
-  return collect(env, &req.nh, on_link, (int)index, "links", index == 0 ? "all" : "one", index != 0);
-}
-
-/* addresses(family: 4 | 6): every address of that family in this network namespace (dump). */
-static napi_value addresses(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  uint32_t family = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-      !get_u32(env, argv[0], &family) || (family != 4 && family != 6))
-    return kvip_throw_type(env, "addresses: family must be 4 or 6");
-  struct {
-    struct nlmsghdr nh;
-    struct ifaddrmsg ifa;
-  } req;
-  init_request(&req.nh, sizeof req.ifa, RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP);
-  req.ifa.ifa_family = family == 4 ? AF_INET : AF_INET6;
-  return collect(env, &req.nh, on_addr, 0, "addresses", family == 4 ? "IPv4" : "IPv6", false);
-}
-
 napi_status kvip_rtnl_init(napi_env env, napi_value exports) {
   napi_status s;
   if ((s = kvip_export(env, exports, "linkIndex", link_index)) != napi_ok) return s;
   if ((s = kvip_export(env, exports, "addressAdd", address_add)) != napi_ok) return s;
-  if ((s = kvip_export(env, exports, "links", links)) != napi_ok) return s;
-  if ((s = kvip_export(env, exports, "addresses", addresses)) != napi_ok) return s;
   return kvip_export(env, exports, "addressDelete", address_delete);
 }

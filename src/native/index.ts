@@ -8,7 +8,10 @@ import { fileURLToPath } from 'node:url';
 // built by `npm ci` (the package's install script) into native/build/Release/kvip_native.node and loaded on
 // first use, so commands that never send a frame (manifest, --help) work without it.
 
-/** The functions the addon exports (native/src/*.c). Failures throw an Error with `.code` = errno name. */
+/**
+ * The functions the addon exports (native/src/*.c). Failures throw an Error with `.code` = errno name; an
+ * rtnetlink call the kernel does not answer within 1 s throws ETIMEDOUT.
+ */
 export interface NativeAddon {
   openPacket(ifname: string): number;
   sendPacket(fd: number, frame: Uint8Array): number;
@@ -28,8 +31,11 @@ export interface NativeAddon {
   addressDelete(ifindex: number, family: 4 | 6, address: Uint8Array, prefix: number): void;
   /** One link by index ([] when there is none), or every link: { index, name, mac, flags, mtu }. */
   links(index?: number): unknown[];
-  /** Every address of one family: { index, family, prefix, address, label?, flags (IFA_F_*) }. */
-  addresses(family: 4 | 6): unknown[];
+  /**
+   * The addresses of one family on the interface with that index ([] when there is none), or on every
+   * interface: { index, family, prefix, address, label?, flags (IFA_F_*) }.
+   */
+  addresses(family: 4 | 6, index?: number): unknown[];
 }
 
 /** An error thrown by the addon: `.code` is the errno name (EPERM, ENODEV, ...), `.syscall` the C call. */

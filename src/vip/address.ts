@@ -215,10 +215,10 @@ export class AddressManager {
     }
   }
 
-  /** Addresses of one family; none when the kernel has that family disabled altogether. */
-  private async addresses(family: Family): Promise<RtAddress[]> {
+  /** Addresses of one family (on one interface); none when the kernel has that family disabled altogether. */
+  private async addresses(family: Family, index?: number): Promise<RtAddress[]> {
     try {
-      return await this.call(() => this.port.addresses(family));
+      return await this.call(() => this.port.addresses(family, index));
     } catch (err) {
       if (family === 6 && err instanceof VipAddressError && /^(EAFNOSUPPORT|EOPNOTSUPP)$/.test(err.code)) {
         return [];
@@ -227,8 +227,9 @@ export class AddressManager {
     }
   }
 
+  /** Only that interface's addresses are read: a drift check every second costs what it holds, not the node's. */
   private async onLink(index: number, addr: ParsedIp): Promise<RtAddress[]> {
-    return (await this.addresses(addr.family)).filter(
+    return (await this.addresses(addr.family, index)).filter(
       (a) => a.index === index && a.address.equals(addr.bytes),
     );
   }

@@ -8,8 +8,11 @@ import type { Logger } from '../log.js';
 import { NotLeadingError, type VipProvider } from './provider.js';
 
 export interface LinkState {
+  /** A new index: the interface was deleted and created again under its name. */
+  index: number;
   mac: string;
-  up: boolean;
+  /** IFF_LOWER_UP. A re-plugged cable drops and regains it while IFF_UP stays set. */
+  carrier: boolean;
 }
 
 /** What the provider needs of rtnetlink (src/vip/address.ts implements it). */
@@ -61,7 +64,14 @@ export class ArpProvider implements VipProvider {
   private fd: number | null = null;
   private frameBytes: Buffer | null = null;
   private mac = '';
-  private linkUp = true;
+  private carrier = true;
+  /** The ifindex the socket is bound to, and whether a send said that interface is gone. */
+  private socketIndex = 0;
+  private socketGone = false;
+  /** Sockets reopen() replaced, closed after the announcement: a close blocks the loop for 8-20 ms. */
+  private retired: number[] = [];
+  private recovering: Promise<void> | null = null;
+  private closed = false;
   private holding = false;
   private timers: NodeJS.Timeout[] = [];
   private readonly label: string | undefined;
@@ -77,7 +87,7 @@ export class ArpProvider implements VipProvider {
   async prepare(): Promise<void> {
     const link = await this.o.addresses.link(this.o.ifname);
     this.mac = link.mac;
-    this.linkUp = link.up;
+    this.carrier = link.carrier;
     // A VIP left by an earlier run (SIGKILL, then the kubelet restarted us) goes before anything else.
     for (const stale of await this.o.addresses.find(this.o.vip)) {
       await this.o.addresses.remove(stale.ifname, this.o.vip, stale.prefix);
@@ -88,6 +98,7 @@ export class ArpProvider implements VipProvider {
     }
     if (this.o.announce) {
       this.fd = this.o.packets.open(this.o.ifname);
+      this.socketIndex = link.index;
       this.frameBytes = this.o.frame(this.mac, this.o.vip);
     }
     // Warm the rtnetlink path now, so the first acquire (a failover) does not pay for it.
@@ -103,6 +114,8 @@ export class ArpProvider implements VipProvider {
     if (this.o.announce) {
       this.announce('first');
       this.schedule();
+      // The interface was created again while we followed: the first frame went out on a new socket.
+      if (this.recovering) await this.recovering;
     }
     this.o.log.info(
       { vip: `${this.o.vip}/${this.o.prefix}`, interface: this.o.ifname },
@@ -122,13 +135,14 @@ export class ArpProvider implements VipProvider {
 
   async reconcile(): Promise<void> {
     if (!this.holding) return;
+    if (this.recovering) await this.recovering;
+    this.closeRetired();
     const link = await this.o.addresses.link(this.o.ifname);
-    const cameUp = link.up && !this.linkUp;
-    this.linkUp = link.up;
-    if (link.mac !== this.mac && this.o.announce) {
-      this.mac = link.mac;
-      this.frameBytes = this.o.frame(this.mac, this.o.vip);
-    }
+    const carrierBack = link.carrier && !this.carrier;
+    this.carrier = link.carrier;
+    this.track(link);
+    const recreated =
+      this.o.announce && (link.index !== this.socketIndex || this.socketGone) && this.reopen(link);
     const present = await this.o.addresses.has(this.o.ifname, this.o.vip, this.o.prefix);
     // Released while this check ran, or leadership lapsed: adding now would put the VIP back on a node
     // that no longer leads.
@@ -140,15 +154,84 @@ export class ArpProvider implements VipProvider {
         'the virtual IP was missing; added it back',
       );
       if (this.o.announce) this.announce('repair');
-    } else if (cameUp && this.o.announce) {
-      this.announce('link up');
+    } else if ((carrierBack || recreated) && this.o.announce) {
+      this.announce(recreated ? 'interface recreated' : 'carrier back');
     }
+    this.closeRetired();
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.clearTimers();
+    if (this.recovering) await this.recovering;
+    this.closeRetired();
     if (this.fd !== null) this.o.packets.close(this.fd);
     this.fd = null;
+  }
+
+  private track(link: LinkState): void {
+    if (link.mac !== this.mac && this.o.announce) {
+      this.mac = link.mac;
+      this.frameBytes = this.o.frame(this.mac, this.o.vip);
+    }
+  }
+
+  /**
+   * A socket for the interface as it is now. An AF_PACKET socket is bound to an ifindex: once that interface
+   * is deleted every send fails (ENXIO), also after one of the same name is back. False if it cannot open.
+   */
+  private reopen(link: LinkState): boolean {
+    if (this.closed) return false;
+    let fd: number;
+    try {
+      fd = this.o.packets.open(this.o.ifname);
+    } catch (err) {
+      this.socketGone = true; // the next reconcile tries again
+      this.o.log.warn(
+        { err: errorMessage(err), interface: this.o.ifname },
+        'cannot reopen the packet socket',
+      );
+      return false;
+    }
+    if (this.fd !== null) this.retired.push(this.fd);
+    this.fd = fd;
+    this.socketIndex = link.index;
+    this.socketGone = false;
+    this.track(link);
+    this.o.log.info(
+      { interface: this.o.ifname, ifindex: link.index },
+      'the interface was created again: reopened its packet socket',
+    );
+    return true;
+  }
+
+  /** After a send found the interface gone: a new socket and an announcement as soon as it is back. */
+  private recover(): Promise<void> {
+    this.recovering ??= (async () => {
+      try {
+        const link = await this.o.addresses.link(this.o.ifname);
+        if (this.reopen(link)) this.announce('interface recreated');
+        this.closeRetired();
+      } catch (err) {
+        this.o.log.warn(
+          { err: errorMessage(err), interface: this.o.ifname },
+          'the interface is gone; the reconcile tick looks again',
+        );
+      } finally {
+        this.recovering = null;
+      }
+    })();
+    return this.recovering;
+  }
+
+  private closeRetired(): void {
+    for (const fd of this.retired.splice(0)) {
+      try {
+        this.o.packets.close(fd);
+      } catch {
+        // unusable already; the kernel frees it either way
+      }
+    }
   }
 
   private schedule(): void {
@@ -158,7 +241,9 @@ export class ArpProvider implements VipProvider {
     this.timers.push(setInterval(() => this.announce('repeat'), this.o.arpRateMs));
   }
 
-  private announce(why: 'first' | 'burst' | 'repeat' | 'repair' | 'link up'): void {
+  private announce(
+    why: 'first' | 'burst' | 'repeat' | 'repair' | 'carrier back' | 'interface recreated',
+  ): void {
     if (!this.holding || this.fd === null || !this.frameBytes) return;
     if (!this.leading()) {
       this.o.log.debug({ vip: this.o.vip, why }, 'leadership is not valid now: not announcing');
@@ -181,11 +266,14 @@ export class ArpProvider implements VipProvider {
       else
         this.o.log.info(fields, `Broadcasting ${kind} for ${this.o.vip} (${this.mac}) via ${this.o.ifname}`);
     } catch (err) {
-      // ENETDOWN while the link is down: the reconcile tick announces again when it comes back.
-      this.o.log.warn(
-        { err: err instanceof Error ? err.message : String(err), why },
-        `failed to send ${kind}`,
-      );
+      // ENETDOWN while the link is down: the reconcile tick announces again when carrier is back.
+      // ENXIO/ENODEV: the interface the socket is bound to was deleted.
+      this.o.log.warn({ err: errorMessage(err), why }, `failed to send ${kind}`);
+      const code = (err as { code?: unknown } | null)?.code;
+      if (code === 'ENXIO' || code === 'ENODEV') {
+        this.socketGone = true;
+        void this.recover();
+      }
     }
   }
 
@@ -197,4 +285,8 @@ export class ArpProvider implements VipProvider {
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
   }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

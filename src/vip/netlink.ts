@@ -59,7 +59,8 @@ export interface RtnlPort {
   /** The interface index only, without an event-loop turn (the failover path); 'ENODEV' as link(). */
   linkIndex(name: string): Promise<number>;
   links(): Promise<RtLink[]>;
-  addresses(family: Family): Promise<RtAddress[]>;
+  /** One interface's addresses (the kernel filters by index), or every interface's. */
+  addresses(family: Family, index?: number): Promise<RtAddress[]>;
   /**
    * RTM_NEWADDR with NLM_F_CREATE | NLM_F_EXCL: rejects with 'EEXIST' if the address is there already.
    * Done before the returned promise settles (no event-loop turn), as is deleteAddress.
@@ -148,8 +149,8 @@ class NativeRtnlPort implements RtnlPort {
     return this.sync(() => this.native.links() as NativeLink[]).map(fromLink);
   }
 
-  async addresses(family: Family): Promise<RtAddress[]> {
-    return this.sync(() => this.native.addresses(family) as NativeAddress[]).map(fromAddress);
+  async addresses(family: Family, index?: number): Promise<RtAddress[]> {
+    return this.sync(() => this.native.addresses(family, index) as NativeAddress[]).map(fromAddress);
   }
 
   async addAddress(req: AddressRequest): Promise<void> {

@@ -210,6 +210,19 @@ describeNetns('AddressManager in a network namespace (real rtnetlink)', () => {
     }
   });
 
+  it('a name with an embedded NUL is no interface: ENODEV, and the one it starts with is left alone', async () => {
+    try {
+      const r = await inNs(ns, [
+        ['add', `${IF}\0x`, '198.51.100.12', 32, {}],
+        ['has', `${IF}\0x`, '198.51.100.12', 32],
+      ]);
+      expect(r.map((x) => (x.ok ? x.value : x.code))).toEqual(['ENODEV', 'ENODEV']);
+      expect(ipAddrs(ns, IF, '-4')).toEqual([]);
+    } finally {
+      sh(`ip -n ${ns} addr flush dev ${IF} scope global`);
+    }
+  });
+
   it('link() reports the veth MAC, MTU and up/down state', async () => {
     const want = ipLink(ns, IF);
     const up = await one(ns, ['link', IF]);

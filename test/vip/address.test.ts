@@ -32,9 +32,12 @@ class FakePort implements RtnlPort {
   async links(): Promise<RtLink[]> {
     return this.links_;
   }
-  async addresses(family: Family): Promise<RtAddress[]> {
+  /** Each addresses() call: [family, index or undefined]. */
+  dumps: [Family, number | undefined][] = [];
+  async addresses(family: Family, index?: number): Promise<RtAddress[]> {
+    this.dumps.push([family, index]);
     if (this.fail.dump) throw new NetlinkErrno(this.fail.dump, `Request rejected: ${this.fail.dump}`);
-    return this.addrs.filter((a) => a.family === family);
+    return this.addrs.filter((a) => a.family === family && (index === undefined || a.index === index));
   }
   private same(a: RtAddress, r: AddressRequest): boolean {
     return a.index === r.index && a.address.equals(r.address);
@@ -165,6 +168,20 @@ describe('AddressManager (fake rtnetlink)', () => {
       { ifname: 'lo', prefix: 32 },
     ]);
     await expect(am.find('203.0.113.9')).resolves.toEqual([]);
+  });
+
+  it("has() and add()'s EEXIST check read one interface's addresses; find() reads every interface's", async () => {
+    await am.add('lo', '198.51.100.10', 32);
+    await am.add('eth0', '2001:db8::10', 128);
+    port.dumps = [];
+    await expect(am.has('eth0', '198.51.100.10', 32)).resolves.toBe(false);
+    await expect(am.add('eth0', '2001:db8::10', 128)).resolves.toBe('present');
+    await expect(am.find('198.51.100.10')).resolves.toEqual([{ ifname: 'lo', prefix: 32 }]);
+    expect(port.dumps).toEqual([
+      [4, 2],
+      [6, 2],
+      [4, undefined],
+    ]);
   });
 
   it('EPERM names CAP_NET_ADMIN and the fix, for add and remove', async () => {

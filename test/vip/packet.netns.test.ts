@@ -2,10 +2,8 @@
 // joined by a veth pair; the sender (test/vip/fixtures/packet-sender.ts) runs inside namespace A, and
 // namespace B's neighbour table shows whether the kernel accepted what it sent. Needs root and `ip`
 // (test/helpers/netns.ts: skipped with a reason on a developer machine, a failure when CI=true).
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 import {
@@ -28,6 +26,7 @@ import {
   uniqueTag,
   waitFor,
 } from '../helpers/netns.js';
+import { LineChild, type Reply } from '../helpers/line-child.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const fixture = join(root, 'test', 'vip', 'fixtures', 'packet-sender.ts');
@@ -43,70 +42,6 @@ const ifB1 = `${tag}b1`;
 const VIP4 = '198.51.100.10';
 const VIP6 = '2001:db8::10';
 const WRONG_MAC = '02:00:00:00:00:99';
-
-type Reply = Record<string, unknown> & { error?: { code: string; message: string } };
-
-/** The fixture process in a namespace, driven one JSON line at a time. */
-class Sender {
-  private readonly lines: string[] = [];
-  private readonly waiters: ((line: string) => void)[] = [];
-  private stderr = '';
-
-  private constructor(readonly proc: ChildProcessWithoutNullStreams) {
-    createInterface({ input: proc.stdout }).on('line', (line) => {
-      const waiter = this.waiters.shift();
-      if (waiter) waiter(line);
-      else this.lines.push(line);
-    });
-    proc.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
-  }
-
-  /** Starts the fixture on ifname inside ns; `wrap` may wrap the node command line (e.g. in capsh). */
-  static async start(
-    ns: string,
-    ifname: string,
-    wrap?: (nodeArgv: string[]) => string[],
-  ): Promise<[Sender, Reply]> {
-    const nodeArgv = [process.execPath, '--import', 'tsx', fixture, ifname];
-    const env = { ...process.env };
-    delete env.NODE_OPTIONS; // jest's --experimental-vm-modules is not for the fixture
-    const proc = spawn('ip', ['netns', 'exec', ns, ...(wrap ? wrap(nodeArgv) : nodeArgv)], {
-      cwd: root,
-      env,
-    });
-    const sender = new Sender(proc);
-    return [sender, await sender.next()];
-  }
-
-  next(timeoutMs = 15_000): Promise<Reply> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`packet-sender: no reply in ${timeoutMs} ms; stderr: ${this.stderr}`)),
-        timeoutMs,
-      );
-      const take = (line: string): void => {
-        clearTimeout(timer);
-        try {
-          resolve(JSON.parse(line) as Reply);
-        } catch {
-          reject(new Error(`packet-sender: not JSON: ${line}; stderr: ${this.stderr}`));
-        }
-      };
-      const line = this.lines.shift();
-      if (line !== undefined) take(line);
-      else this.waiters.push(take);
-    });
-  }
-
-  request(req: Record<string, unknown>): Promise<Reply> {
-    this.proc.stdin.write(`${JSON.stringify(req)}\n`);
-    return this.next();
-  }
-
-  kill(): void {
-    if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
-  }
-}
 
 interface Neighbour {
   dst: string;
@@ -127,7 +62,7 @@ function setStale(ns: string, ip: string, dev: string, mac: string): void {
 }
 
 /** Sends one GARP / NA through the fixture and checks the whole frame went out (60 / 86 bytes). */
-async function announce(sender: Sender, kind: 'garp' | 'na', mac: string, vip: string): Promise<void> {
+async function announce(sender: LineChild, kind: 'garp' | 'na', mac: string, vip: string): Promise<void> {
   expect(await sender.request({ op: 'send', kind, mac, vip })).toMatchObject({
     bytes: kind === 'garp' ? 60 : 86,
   });
@@ -193,7 +128,7 @@ describe('native addon without a namespace', () => {
 
 describeNetns('AF_PACKET announcements in network namespaces', () => {
   let macA = '';
-  const senders: Sender[] = [];
+  const senders: LineChild[] = [];
 
   beforeAll(() => {
     deleteNamespacesWithPrefix(tag); // leftovers of an earlier run with the same pid
@@ -215,8 +150,8 @@ describeNetns('AF_PACKET announcements in network namespaces', () => {
   async function startSender(
     ifname = ifA,
     wrap?: (nodeArgv: string[]) => string[],
-  ): Promise<[Sender, Reply]> {
-    const [sender, first] = await Sender.start(nsA, ifname, wrap);
+  ): Promise<[LineChild, Reply]> {
+    const [sender, first] = await LineChild.start(nsA, fixture, [ifname], wrap);
     senders.push(sender);
     return [sender, first];
   }

@@ -29,7 +29,7 @@ function refused(err: unknown): boolean {
 export class FallbackLeaseStore implements LeaseStore {
   readonly description: string;
   private usingFallback = false;
-  private recheck: NodeJS.Timeout | null = null;
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: FallbackStoreOptions) {
     this.description = o.primary.description;
@@ -66,8 +66,8 @@ export class FallbackLeaseStore implements LeaseStore {
   }
 
   close(): void {
-    if (this.recheck) clearInterval(this.recheck);
-    this.recheck = null;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
   }
 
   private async call<T>(fn: (store: LeaseStore) => Promise<T>): Promise<T> {
@@ -89,11 +89,12 @@ export class FallbackLeaseStore implements LeaseStore {
       `${this.o.primaryName} is refused (403, as on the first node while kubeadm init runs): using ` +
         `${this.o.fallbackName} until ${this.o.primaryName} is allowed`,
     );
-    this.recheck = setInterval(() => void this.tryPrimary(), this.o.recheckMs ?? DEFAULT_RECHECK_MS);
-    this.recheck.unref();
+    this.timer = setInterval(() => void this.recheck(), this.o.recheckMs ?? DEFAULT_RECHECK_MS);
+    this.timer.unref();
   }
 
-  private async tryPrimary(): Promise<void> {
+  /** Ask the primary again now (the timer does this every recheckMs while the fallback is in use). */
+  async recheck(): Promise<void> {
     try {
       await this.o.primary.get(AbortSignal.timeout(this.o.recheckMs ?? DEFAULT_RECHECK_MS));
     } catch {

@@ -5,6 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { KubeConnection } from './kubeconfig.js';
 
 export interface KubeResponse {
@@ -51,6 +52,8 @@ export class KubeHttp {
     }
     const send = (retry: boolean) =>
       new Promise<IncomingMessage>((resolve, reject) => {
+        // Whether any byte of a response came back: from then on the server has seen the request.
+        let answered = false;
         const req = this.transport.request(
           this.conn.server,
           {
@@ -67,11 +70,16 @@ export class KubeHttp {
             resolve(res);
           },
         );
+        req.once('socket', (socket: Socket) => {
+          const seen = () => (answered = true);
+          socket.once('data', seen);
+          req.once('close', () => socket.off('data', seen));
+        });
         req.on('error', (err: NodeJS.ErrnoException) => {
           // A kept-alive connection the server closed while it sat idle fails at once on reuse; the request
-          // never reached the server, so it is sent again on a new connection (once). Safe for PUT and POST
-          // too: they carry a resourceVersion or create-only semantics, so a duplicate would be a 409.
-          if (retry && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE'))
+          // never reached the server, so it is sent again on a new connection (once). Never once a response
+          // has begun: the server acted on the request, and a second PUT or watch would be a duplicate.
+          if (retry && !answered && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE'))
             resolve(send(false));
           else reject(err);
         });

@@ -13,21 +13,41 @@ export interface KubeResponse {
   text: string;
 }
 
+export interface KubeHttpOptions {
+  /**
+   * Bound on TCP connect plus TLS handshake of a new connection (default 1000 ms). The first byte of a
+   * response is bounded only by the caller's signal: a slow but alive API server must still get a renewal in.
+   */
+  connectTimeoutMs?: number;
+  /** A kept-alive connection idle longer than this is closed, not reused (default 1500 ms). */
+  idleSocketMs?: number;
+}
+
 /** Lease objects are a few hundred bytes; anything this large is not one. */
 const MAX_BODY_BYTES = 1 << 20;
 
 export class KubeHttp {
   private readonly agent: http.Agent;
   private readonly transport: typeof http | typeof https;
+  private readonly secure: boolean;
+  private readonly connectTimeoutMs: number;
 
   constructor(
     private readonly conn: KubeConnection,
     private readonly userAgent = 'kvip',
+    opts: KubeHttpOptions = {},
   ) {
-    const secure = conn.server.protocol === 'https:';
-    this.transport = secure ? https : http;
+    this.secure = conn.server.protocol === 'https:';
+    this.transport = this.secure ? https : http;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 1000;
     // LIFO reuses the most recently used socket, the one least likely to have been closed by the server.
-    this.agent = new (secure ? https.Agent : http.Agent)({ keepAlive: true, scheduling: 'lifo' });
+    // `timeout` makes the agent destroy a free socket idle that long: one to a peer that died since would
+    // hang the next request until the caller's deadline.
+    this.agent = new (this.secure ? https.Agent : http.Agent)({
+      keepAlive: true,
+      scheduling: 'lifo',
+      timeout: opts.idleSocketMs ?? 1500,
+    });
   }
 
   /** One request; resolves with any HTTP status, rejects on network errors and abort. */
@@ -74,6 +94,7 @@ export class KubeHttp {
           const seen = () => (answered = true);
           socket.once('data', seen);
           req.once('close', () => socket.off('data', seen));
+          if (!req.reusedSocket) this.boundConnect(req, socket);
         });
         req.on('error', (err: NodeJS.ErrnoException) => {
           // A kept-alive connection the server closed while it sat idle fails at once on reuse; the request
@@ -91,6 +112,20 @@ export class KubeHttp {
   /** Closes idle and open connections. */
   close(): void {
     this.agent.destroy();
+  }
+
+  /** Fails a new connection whose TCP connect and TLS handshake take longer than connectTimeoutMs. */
+  private boundConnect(req: http.ClientRequest, socket: Socket): void {
+    const ms = this.connectTimeoutMs;
+    const timer = setTimeout(() => {
+      const err: NodeJS.ErrnoException = new Error(
+        `no connection to ${this.conn.server.host} within ${ms} ms (connectTimeoutMs)`,
+      );
+      err.code = 'ETIMEDOUT';
+      req.destroy(err);
+    }, ms);
+    socket.once(this.secure ? 'secureConnect' : 'connect', () => clearTimeout(timer));
+    req.once('close', () => clearTimeout(timer));
   }
 }
 

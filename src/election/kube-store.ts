@@ -20,6 +20,8 @@ const WATCH_TIMEOUT_SECONDS = 300;
  * keepalive would take minutes to notice, and a follower trusting it would see the leader's death late.
  */
 const WATCH_IDLE_MS = 30_000;
+/** Bound on the wait for a watch's response, in case the API server cannot be reached. */
+const WATCH_OPEN_TIMEOUT_MS = 5000;
 /** A Lease event is a few hundred bytes; a line this long is not one. */
 const MAX_EVENT_BYTES = 1 << 20;
 
@@ -107,7 +109,7 @@ export class KubeLeaseStore implements LeaseStore {
     private readonly http: KubeHttp,
     private readonly namespace: string,
     private readonly name: string,
-    private readonly opts: { watchIdleMs?: number } = {},
+    private readonly opts: { watchIdleMs?: number; watchOpenTimeoutMs?: number } = {},
   ) {
     this.description = `${namespace}/${name}`;
     this.collection = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
@@ -138,9 +140,10 @@ export class KubeLeaseStore implements LeaseStore {
     // Once the response is in, end it by destroying it: aborting a finished request emits an error that
     // nobody is left to handle.
     const end = () => {
+      clearTimeout(opening);
       clearTimeout(idle);
       if (response) response.destroy();
-      else controller.abort();
+      else controller.abort(new Error('watch closed'));
     };
     const close = (reason: { error?: Error; expired?: boolean }) => {
       if (closed) return;
@@ -148,6 +151,14 @@ export class KubeLeaseStore implements LeaseStore {
       end();
       if (!stopped) handlers.onClose(reason);
     };
+    // An unreachable API server may never answer a watch; ending it lets the caller re-open it (with
+    // backoff) rather than wait on it for ever after the network heals.
+    const openMs = this.opts.watchOpenTimeoutMs ?? WATCH_OPEN_TIMEOUT_MS;
+    const opening = setTimeout(() => {
+      close({
+        error: new LeaseUnavailableError(`watch: no response within ${openMs} ms (watchOpenTimeoutMs)`),
+      });
+    }, openMs);
     // Silence ends the watch cleanly, as the server's own timeout would: the elector re-opens it.
     const alive = () => idle?.refresh();
     const query = new URLSearchParams({
@@ -163,10 +174,12 @@ export class KubeLeaseStore implements LeaseStore {
         response = res;
         if (closed) return void res.destroy();
         if (res.statusCode !== 200) {
+          // Still under the open timeout: an error body that never ends must not hang the watch either.
           const status = res.statusCode ?? 0;
           const err = this.mapError(new HttpStatusError(status, await readBody(res)), 'watch');
           return close({ error: err, expired: status === 410 });
         }
+        clearTimeout(opening);
         idle = setTimeout(() => close({}), this.opts.watchIdleMs ?? WATCH_IDLE_MS);
         handlers.onOpen?.();
         let buffered = '';

@@ -225,6 +225,25 @@ describe('KubeLeaseStore without bookmarks', () => {
     expect(reason).toEqual({});
   });
 
+  it('ends a watch whose response never comes after watchOpenTimeoutMs, so it is opened again once healed', async () => {
+    const a = new KubeLeaseStore(httpFor(server.kubeconfig('a')), NS, NAME, { watchOpenTimeoutMs: 200 });
+    server.setFault('a', { kind: 'partition' });
+    let reason: { error?: Error } | null = null;
+    a.watch(null, { onEvent: () => undefined, onClose: (r) => (reason = r) });
+    await until(() => reason !== null);
+    expect(reason!.error).toBeInstanceOf(LeaseUnavailableError);
+    expect(reason!.error!.message).toBe('watch: no response within 200 ms (watchOpenTimeoutMs)');
+    server.setFault('a', null);
+    let opened = false;
+    const w = a.watch(null, {
+      onOpen: () => (opened = true),
+      onEvent: () => undefined,
+      onClose: () => undefined,
+    });
+    await until(() => opened);
+    w.stop();
+  });
+
   it('a server certificate the kubeconfig does not trust is a LeaseForbiddenError naming what to check', async () => {
     const kc = server
       .kubeconfig('a')

@@ -10,7 +10,11 @@ import type { KubeConnection } from './kubeconfig.js';
 
 export interface KubeResponse {
   status: number;
+  /** The Content-Type header, '' when absent. */
+  contentType: string;
   text: string;
+  /** The body's length in bytes, as received. */
+  bytes: number;
 }
 
 export interface KubeHttpOptions {
@@ -53,8 +57,7 @@ export class KubeHttp {
   /** One request; resolves with any HTTP status, rejects on network errors and abort. */
   async request(method: string, path: string, body: unknown, signal: AbortSignal): Promise<KubeResponse> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const res = await this.open(method, path, signal, payload);
-    return { status: res.statusCode ?? 0, text: await readBody(res) };
+    return readResponse(await this.open(method, path, signal, payload));
   }
 
   /** Sends a request and resolves once the response headers are in (the body is the caller's to read). */
@@ -129,7 +132,18 @@ export class KubeHttp {
   }
 }
 
-export function readBody(res: IncomingMessage): Promise<string> {
+/** Reads a whole response (at most MAX_BODY_BYTES). */
+export async function readResponse(res: IncomingMessage): Promise<KubeResponse> {
+  const body = await readBody(res);
+  return {
+    status: res.statusCode ?? 0,
+    contentType: res.headers['content-type'] ?? '',
+    text: body.toString('utf8'),
+    bytes: body.length,
+  };
+}
+
+function readBody(res: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -138,7 +152,7 @@ export function readBody(res: IncomingMessage): Promise<string> {
       if (size > MAX_BODY_BYTES) res.destroy(new Error(`response larger than ${MAX_BODY_BYTES} bytes`));
       else chunks.push(c);
     });
-    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('end', () => resolve(Buffer.concat(chunks)));
     res.on('error', reject);
     res.on('aborted', () => reject(new Error('response aborted')));
   });

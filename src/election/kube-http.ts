@@ -157,3 +157,32 @@ function readBody(res: IncomingMessage): Promise<Buffer> {
     res.on('aborted', () => reject(new Error('response aborted')));
   });
 }
+
+/**
+ * Splits a byte stream into lines. Lines are cut as bytes and decoded whole, so a chunk may end anywhere,
+ * inside a UTF-8 sequence too; lengths are counted in bytes.
+ */
+export class LineReader {
+  private parts: Buffer[] = [];
+  private size = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  /** The lines `chunk` completes (without their newline); null once a line is longer than maxBytes. */
+  push(chunk: Buffer): Buffer[] | null {
+    const lines: Buffer[] = [];
+    let start = 0;
+    for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
+      if (this.size + nl - start > this.maxBytes) return null;
+      this.parts.push(chunk.subarray(start, nl));
+      lines.push(this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts));
+      this.parts = [];
+      this.size = 0;
+      start = nl + 1;
+    }
+    this.size += chunk.length - start;
+    if (this.size > this.maxBytes) return null;
+    if (start < chunk.length) this.parts.push(chunk.subarray(start));
+    return lines;
+  }
+}

@@ -9,7 +9,7 @@ import {
   LeaseUnavailableError,
 } from './errors.js';
 import type { IncomingMessage } from 'node:http';
-import { readResponse, type KubeHttp, type KubeResponse } from './kube-http.js';
+import { LineReader, readResponse, type KubeHttp, type KubeResponse } from './kube-http.js';
 import type { LeaseRecord, LeaseStore, LeaseWatch, StoredLease, WatchHandlers } from './types.js';
 
 /** Watches end after this long and are re-opened, so a silently dead connection cannot linger. */
@@ -205,21 +205,15 @@ export class KubeLeaseStore implements LeaseStore {
         clearTimeout(opening);
         idle = setTimeout(() => close({}), this.opts.watchIdleMs ?? WATCH_IDLE_MS);
         handlers.onOpen?.();
-        let buffered = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
+        const lines = new LineReader(MAX_EVENT_BYTES);
+        res.on('data', (chunk: Buffer) => {
           alive();
-          buffered += chunk;
-          let nl: number;
-          while (!closed && (nl = buffered.indexOf('\n')) >= 0) {
-            const line = buffered.slice(0, nl).trim();
-            buffered = buffered.slice(nl + 1);
-            if (line) this.dispatch(line, handlers, close);
-          }
-          if (buffered.length > MAX_EVENT_BYTES)
-            close({
+          const complete = lines.push(chunk);
+          if (complete === null)
+            return close({
               error: new LeaseUnavailableError(`watch: an event larger than ${MAX_EVENT_BYTES} bytes`),
             });
+          for (const line of complete) if (!closed) this.dispatch(line, handlers, close);
         });
         res.on('end', () => close({}));
         res.on('error', (err) => close({ error: this.mapError(err, 'watch') }));
@@ -236,19 +230,22 @@ export class KubeLeaseStore implements LeaseStore {
   }
 
   private dispatch(
-    line: string,
+    line: Buffer,
     handlers: WatchHandlers,
     close: (reason: { error?: Error; expired?: boolean }) => void,
   ): void {
+    const text = line.toString('utf8').trim();
+    if (!text) return;
     // Described, never quoted: whatever sent a line that is no event may have put anything in it.
-    const event = parseJson(line) as {
+    const event = parseJson(text) as {
       type?: unknown;
       object?: LeaseObject & { code?: unknown; message?: unknown };
     } | null;
     if (typeof event !== 'object' || event === null || Array.isArray(event)) {
       const what = event === undefined ? 'not JSON' : 'not a watch event';
-      const bytes = Buffer.byteLength(line);
-      return close({ error: new LeaseUnavailableError(`watch: a line of ${bytes} bytes that is ${what}`) });
+      return close({
+        error: new LeaseUnavailableError(`watch: a line of ${line.length} bytes that is ${what}`),
+      });
     }
     const obj = typeof event.object === 'object' && event.object !== null ? event.object : {};
     const version = obj.metadata?.resourceVersion ?? '';

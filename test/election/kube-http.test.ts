@@ -2,7 +2,7 @@
 // byte by byte what a request gets: an answer, a reset before any byte, or a reset in the middle of one.
 import { createServer, type Server, type Socket } from 'node:net';
 import { KubeHttp, type KubeConnection } from '../../src/election/index.js';
-import type { KubeHttpOptions } from '../../src/election/kube-http.js';
+import { LineReader, type KubeHttpOptions } from '../../src/election/kube-http.js';
 
 /**
  * What the scripted server does with one request: answer it; reset the connection before any byte; send the
@@ -232,5 +232,31 @@ describe('KubeHttp bounds on connections', () => {
     await within(server.closed(quickConnection), 'the idle connection to be closed');
     server.answer('/slow');
     expect((await slow).status).toBe(200);
+  });
+});
+
+describe('LineReader', () => {
+  const text = '{"a":"Grüße 日本 🎉"}\n\n{"b":"ü"}\n';
+  const bytes = Buffer.from(text);
+
+  it('gives the same lines however the bytes are cut in three, inside characters too', () => {
+    const want = text.split('\n').slice(0, -1);
+    for (let i = 0; i <= bytes.length; i++)
+      for (let j = i; j <= bytes.length; j++) {
+        const reader = new LineReader(100);
+        const lines = [bytes.subarray(0, i), bytes.subarray(i, j), bytes.subarray(j)].flatMap((chunk) =>
+          reader.push(chunk)!,
+        );
+        expect([i, j, lines.map(String)]).toEqual([i, j, want]);
+      }
+  });
+
+  it('takes a line of exactly maxBytes and refuses one byte more, whole or in pieces', () => {
+    const line = Buffer.from('日'.repeat(4)); // 12 bytes
+    expect(new LineReader(12).push(Buffer.concat([line, Buffer.from('\n')]))).toEqual([line]);
+    expect(new LineReader(11).push(Buffer.concat([line, Buffer.from('\n')]))).toBeNull();
+    const pieces = new LineReader(11);
+    expect(pieces.push(line.subarray(0, 6))).toEqual([]);
+    expect(pieces.push(line.subarray(6))).toBeNull();
   });
 });

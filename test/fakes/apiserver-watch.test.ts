@@ -133,7 +133,7 @@ describe('fake kube-apiserver watch streams', () => {
     const b = await rawChunks(fake, 'b', `watch=1&resourceVersion=${fake.resourceVersion}`);
     expect(fake.injectWatch('a', { kind: 'bookmark' })).toBe(1);
     expect(fake.injectWatch('a', { kind: 'line', text: 'token=hunter2 <html>' })).toBe(1);
-    expect(fake.injectWatch('a', { kind: 'oversized', bytes: 4096 })).toBe(1);
+    expect(fake.injectWatch('a', { kind: 'oversized', bytes: 4096, fill: '日' })).toBe(1);
     await until(() => a.lines().length === 3, 'three lines');
     const [bookmark, notJson, oversized] = a.lines();
     expect(JSON.parse(bookmark!)).toEqual({
@@ -146,6 +146,7 @@ describe('fake kube-apiserver watch streams', () => {
     });
     expect(notJson).toBe('token=hunter2 <html>');
     expect(Buffer.byteLength(oversized!)).toBeGreaterThan(4096);
+    expect(oversized!.length).toBeLessThan(4096); // padded with a 3-byte character
     expect(JSON.parse(oversized!)).toMatchObject({ type: 'MODIFIED', object: { kind: 'Lease' } });
     // b's watch got none of it: the next line on it is the next real change.
     put(fake, 'l1', 'b');

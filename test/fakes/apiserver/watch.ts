@@ -28,8 +28,8 @@ export type WatchInjection =
   | { kind: 'expired' }
   /** One line as given (default: an HTML error page, not JSON). */
   | { kind: 'line'; text?: string }
-  /** A MODIFIED event of the watched Lease, padded to at least `bytes` bytes. */
-  | { kind: 'oversized'; bytes: number };
+  /** A MODIFIED event of the watched Lease, padded with `fill` (default 'x') to at least `bytes` bytes. */
+  | { kind: 'oversized'; bytes: number; fill?: string };
 
 const positiveInts = (v: unknown): boolean =>
   Array.isArray(v) && v.length > 0 && v.every((n) => Number.isInteger(n) && (n as number) > 0);
@@ -51,8 +51,12 @@ export function checkInjection(i: unknown): string | null {
     return x.text === undefined || (typeof x.text === 'string' && !x.text.includes('\n'))
       ? null
       : 'line text must be a string without a newline';
-  if (x.kind === 'oversized')
-    return Number.isInteger(x.bytes) && (x.bytes as number) > 0 ? null : 'oversized needs bytes > 0';
+  if (x.kind === 'oversized') {
+    if (!Number.isInteger(x.bytes) || (x.bytes as number) <= 0) return 'oversized needs bytes > 0';
+    return x.fill === undefined || (typeof x.fill === 'string' && x.fill !== '')
+      ? null
+      : 'oversized fill must be a string that is not empty';
+  }
   return `unknown watch injection ${JSON.stringify(x.kind)}`;
 }
 
@@ -191,7 +195,7 @@ export function serveWatch(
     inject: (what) => {
       if (what.kind === 'bookmark') return bookmark();
       if (what.kind === 'line') return out.line(what.text ?? NOT_JSON);
-      if (what.kind === 'oversized') return write(oversized(filter, rv(), what.bytes));
+      if (what.kind === 'oversized') return write(oversized(filter, rv(), what.bytes, what.fill ?? 'x'));
       const now = ctx.store.resourceVersion;
       write({ type: 'ERROR', object: st.expired(from ?? now, now + 1) });
       w.stop();
@@ -213,12 +217,17 @@ export function serveWatch(
 const NOT_JSON =
   '<html><head><title>502 Bad Gateway</title></head><body>upstream: 10.0.0.1:6443</body></html>';
 
-function oversized(filter: { namespace?: string; name?: string }, rv: string, bytes: number): WatchEvent {
+function oversized(
+  filter: { namespace?: string; name?: string },
+  rv: string,
+  bytes: number,
+  fill: string,
+): WatchEvent {
   const metadata = {
     name: filter.name ?? 'oversized',
     namespace: filter.namespace ?? 'default',
     resourceVersion: rv,
-    annotations: { padding: 'x'.repeat(bytes) },
+    annotations: { padding: fill.repeat(Math.ceil(bytes / Buffer.byteLength(fill))) },
   };
   return { type: 'MODIFIED', object: { kind: 'Lease', apiVersion: API_VERSION, metadata, spec: {} } };
 }

@@ -321,10 +321,10 @@ export class KubeLeaseStore implements LeaseStore {
   private mapError(err: unknown, verb: string): LeaseError {
     if (err instanceof LeaseError) return err;
     const code = err instanceof HttpStatusError ? err.status : undefined;
-    let detail = err instanceof Error ? err.message : String(err);
-    // An aborted request: say why (the caller's abort reason), not just that it was aborted. Duck-typed:
-    // node:http's AbortError may come from another realm (a test's VM context), where instanceof fails.
-    const e = err as { name?: unknown; cause?: { message?: unknown } } | null;
+    // Duck-typed: node:http's errors may come from another realm (a test's VM context), where instanceof fails.
+    const e = err as { name?: unknown; message?: unknown; cause?: { message?: unknown } } | null;
+    let detail = typeof e?.message === 'string' ? e.message : String(err);
+    // An aborted request: say why (the caller's abort reason), not just that it was aborted.
     if (e?.name === 'AbortError' && typeof e.cause?.message === 'string') detail = e.cause.message;
     if (code === 409) return new LeaseConflictError(detail);
     if (code === 401)

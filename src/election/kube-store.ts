@@ -9,7 +9,7 @@ import {
   LeaseUnavailableError,
 } from './errors.js';
 import type { IncomingMessage } from 'node:http';
-import { readBody, type KubeHttp } from './kube-http.js';
+import { LineReader, readResponse, type KubeHttp, type KubeResponse } from './kube-http.js';
 import type { LeaseRecord, LeaseStore, LeaseWatch, StoredLease, WatchHandlers } from './types.js';
 
 /** Watches end after this long and are re-opened, so a silently dead connection cannot linger. */
@@ -20,6 +20,8 @@ const WATCH_TIMEOUT_SECONDS = 300;
  * keepalive would take minutes to notice, and a follower trusting it would see the leader's death late.
  */
 const WATCH_IDLE_MS = 30_000;
+/** Bound on the wait for a watch's response, in case the API server cannot be reached. */
+const WATCH_OPEN_TIMEOUT_MS = 5000;
 /** A Lease event is a few hundred bytes; a line this long is not one. */
 const MAX_EVENT_BYTES = 1 << 20;
 
@@ -72,23 +74,46 @@ export function leaseToStored(lease: LeaseObject): StoredLease {
   };
 }
 
-/** The message of a Kubernetes Status body, or the start of whatever else came back. */
-function statusMessage(text: string): string {
+/** The `message` of a Kubernetes Status object (kind Status, or a string message with a numeric code). */
+function statusText(v: unknown): string | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const s = v as { kind?: unknown; message?: unknown; code?: unknown; reason?: unknown };
+  if (typeof s.message === 'string' && s.message && (s.kind === 'Status' || typeof s.code === 'number'))
+    return s.message;
+  if (s.kind === 'Status' && typeof s.reason === 'string' && /^[A-Za-z]+$/.test(s.reason)) return s.reason;
+  return undefined;
+}
+
+/**
+ * What a body was, never what it said: a non-Status answer may be a proxy's page carrying anything, secrets
+ * included, and has no place in a log.
+ */
+function describeBody(contentType: string, bytes: number): string {
+  if (bytes === 0) return 'an empty body';
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  const named = /^[a-z0-9.+-]+\/[a-z0-9.+-]+$/.test(type) ? `${type} ` : '';
+  return `${/^[aeiou]/.test(named) ? 'an' : 'a'} ${named}body of ${bytes} bytes`;
+}
+
+function parseJson(text: string): unknown {
   try {
-    const parsed = JSON.parse(text) as { message?: string };
-    if (parsed.message) return parsed.message;
+    return JSON.parse(text) as unknown;
   } catch {
-    // not a Status object
+    return undefined;
   }
-  return text.slice(0, 200);
 }
 
 class HttpStatusError extends Error {
-  constructor(
-    readonly status: number,
-    text: string,
-  ) {
-    super(statusMessage(text) || `HTTP ${status}`);
+  /** Whether the message is the server's own (from a Status object). */
+  readonly fromStatus: boolean;
+  readonly status: number;
+  constructor(res: KubeResponse) {
+    const message = statusText(parseJson(res.text));
+    super(
+      message ?? `HTTP ${res.status} (${describeBody(res.contentType, res.bytes)}, not a Kubernetes Status)`,
+    );
+    this.status = res.status;
+    this.fromStatus = message !== undefined;
   }
 }
 
@@ -107,7 +132,7 @@ export class KubeLeaseStore implements LeaseStore {
     private readonly http: KubeHttp,
     private readonly namespace: string,
     private readonly name: string,
-    private readonly opts: { watchIdleMs?: number } = {},
+    private readonly opts: { watchIdleMs?: number; watchOpenTimeoutMs?: number } = {},
   ) {
     this.description = `${namespace}/${name}`;
     this.collection = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
@@ -138,9 +163,10 @@ export class KubeLeaseStore implements LeaseStore {
     // Once the response is in, end it by destroying it: aborting a finished request emits an error that
     // nobody is left to handle.
     const end = () => {
+      clearTimeout(opening);
       clearTimeout(idle);
       if (response) response.destroy();
-      else controller.abort();
+      else controller.abort(new Error('watch closed'));
     };
     const close = (reason: { error?: Error; expired?: boolean }) => {
       if (closed) return;
@@ -148,6 +174,14 @@ export class KubeLeaseStore implements LeaseStore {
       end();
       if (!stopped) handlers.onClose(reason);
     };
+    // An unreachable API server may never answer a watch; ending it lets the caller re-open it (with
+    // backoff) rather than wait on it for ever after the network heals.
+    const openMs = this.opts.watchOpenTimeoutMs ?? WATCH_OPEN_TIMEOUT_MS;
+    const opening = setTimeout(() => {
+      close({
+        error: new LeaseUnavailableError(`watch: no response within ${openMs} ms (watchOpenTimeoutMs)`),
+      });
+    }, openMs);
     // Silence ends the watch cleanly, as the server's own timeout would: the elector re-opens it.
     const alive = () => idle?.refresh();
     const query = new URLSearchParams({
@@ -163,27 +197,23 @@ export class KubeLeaseStore implements LeaseStore {
         response = res;
         if (closed) return void res.destroy();
         if (res.statusCode !== 200) {
-          const status = res.statusCode ?? 0;
-          const err = this.mapError(new HttpStatusError(status, await readBody(res)), 'watch');
-          return close({ error: err, expired: status === 410 });
+          // Still under the open timeout: an error body that never ends must not hang the watch either.
+          const answer = await readResponse(res);
+          const err = this.mapError(new HttpStatusError(answer), 'watch');
+          return close({ error: err, expired: answer.status === 410 });
         }
+        clearTimeout(opening);
         idle = setTimeout(() => close({}), this.opts.watchIdleMs ?? WATCH_IDLE_MS);
         handlers.onOpen?.();
-        let buffered = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
+        const lines = new LineReader(MAX_EVENT_BYTES);
+        res.on('data', (chunk: Buffer) => {
           alive();
-          buffered += chunk;
-          let nl: number;
-          while (!closed && (nl = buffered.indexOf('\n')) >= 0) {
-            const line = buffered.slice(0, nl).trim();
-            buffered = buffered.slice(nl + 1);
-            if (line) this.dispatch(line, handlers, close);
-          }
-          if (buffered.length > MAX_EVENT_BYTES)
-            close({
+          const complete = lines.push(chunk);
+          if (complete === null)
+            return close({
               error: new LeaseUnavailableError(`watch: an event larger than ${MAX_EVENT_BYTES} bytes`),
             });
+          for (const line of complete) if (!closed) this.dispatch(line, handlers, close);
         });
         res.on('end', () => close({}));
         res.on('error', (err) => close({ error: this.mapError(err, 'watch') }));
@@ -200,24 +230,33 @@ export class KubeLeaseStore implements LeaseStore {
   }
 
   private dispatch(
-    line: string,
+    line: Buffer,
     handlers: WatchHandlers,
     close: (reason: { error?: Error; expired?: boolean }) => void,
   ): void {
-    let event: { type?: string; object?: LeaseObject & { code?: number; message?: string } };
-    try {
-      event = JSON.parse(line) as typeof event;
-    } catch {
-      return close({ error: new LeaseUnavailableError(`watch: not JSON: ${line.slice(0, 80)}`) });
+    const text = line.toString('utf8').trim();
+    if (!text) return;
+    // Described, never quoted: whatever sent a line that is no event may have put anything in it.
+    const event = parseJson(text) as {
+      type?: unknown;
+      object?: LeaseObject & { code?: unknown; message?: unknown };
+    } | null;
+    if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+      const what = event === undefined ? 'not JSON' : 'not a watch event';
+      return close({
+        error: new LeaseUnavailableError(`watch: a line of ${line.length} bytes that is ${what}`),
+      });
     }
-    const obj = event.object ?? {};
+    const obj = typeof event.object === 'object' && event.object !== null ? event.object : {};
     const version = obj.metadata?.resourceVersion ?? '';
     if (event.type === 'ADDED' || event.type === 'MODIFIED')
       handlers.onEvent({ type: 'upsert', lease: this.seen(obj) });
     else if (event.type === 'DELETED') handlers.onEvent({ type: 'deleted', version });
     else if (event.type === 'BOOKMARK') handlers.onEvent({ type: 'bookmark', version });
-    else if (event.type === 'ERROR')
-      close({ expired: obj.code === 410, error: new LeaseUnavailableError(obj.message ?? 'watch error') });
+    else if (event.type === 'ERROR') {
+      const message = statusText(obj) ?? 'an ERROR event without a Kubernetes Status';
+      close({ expired: obj.code === 410, error: new LeaseUnavailableError(`watch: ${message}`) });
+    }
   }
 
   /** One request; `ok` statuses return the lease (404 returns null), anything else throws a LeaseError. */
@@ -235,16 +274,17 @@ export class KubeLeaseStore implements LeaseStore {
     } catch (err) {
       throw this.mapError(err, verb);
     }
-    if (!ok.includes(res.status)) throw this.mapError(new HttpStatusError(res.status, res.text), verb);
+    if (!ok.includes(res.status)) throw this.mapError(new HttpStatusError(res), verb);
     if (res.status === 404) {
       this.last = null;
       return null;
     }
-    try {
-      return this.seen(JSON.parse(res.text) as LeaseObject);
-    } catch {
-      throw new LeaseUnavailableError(`${verb} lease: the response is not JSON: ${res.text.slice(0, 80)}`);
-    }
+    const lease = parseJson(res.text);
+    if (typeof lease !== 'object' || lease === null || Array.isArray(lease))
+      throw new LeaseUnavailableError(
+        `${verb} lease: HTTP ${res.status} with ${describeBody(res.contentType, res.bytes)}, not a Lease`,
+      );
+    return this.seen(lease as LeaseObject);
   }
 
   private seen(lease: LeaseObject): StoredLease {
@@ -281,10 +321,10 @@ export class KubeLeaseStore implements LeaseStore {
   private mapError(err: unknown, verb: string): LeaseError {
     if (err instanceof LeaseError) return err;
     const code = err instanceof HttpStatusError ? err.status : undefined;
-    let detail = err instanceof Error ? err.message : String(err);
-    // An aborted request: say why (the caller's abort reason), not just that it was aborted. Duck-typed:
-    // node:http's AbortError may come from another realm (a test's VM context), where instanceof fails.
-    const e = err as { name?: unknown; cause?: { message?: unknown } } | null;
+    // Duck-typed: node:http's errors may come from another realm (a test's VM context), where instanceof fails.
+    const e = err as { name?: unknown; message?: unknown; cause?: { message?: unknown } } | null;
+    let detail = typeof e?.message === 'string' ? e.message : String(err);
+    // An aborted request: say why (the caller's abort reason), not just that it was aborted.
     if (e?.name === 'AbortError' && typeof e.cause?.message === 'string') detail = e.cause.message;
     if (code === 409) return new LeaseConflictError(detail);
     if (code === 401)
@@ -309,8 +349,7 @@ export class KubeLeaseStore implements LeaseStore {
         0,
       );
     if (code === 400 || code === 422) return new LeaseInvalidError(`${verb} lease: ${detail}`);
-    return new LeaseUnavailableError(
-      code ? `${verb} lease: HTTP ${code}: ${detail}` : `${verb} lease: ${detail}`,
-    );
+    const http = err instanceof HttpStatusError && err.fromStatus ? `HTTP ${code}: ` : '';
+    return new LeaseUnavailableError(`${verb} lease: ${http}${detail}`);
   }
 }

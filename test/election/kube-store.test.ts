@@ -18,6 +18,7 @@ import {
   type WatchEvent,
 } from '../../src/election/index.js';
 import { startFakeApiServer, type FakeApiServer } from '../fakes/apiserver/server.js';
+import { until } from '../helpers/wait.js';
 
 const NS = 'kube-system';
 const NAME = 'plndr-cp-lock';
@@ -48,15 +49,6 @@ function rec(holder: string, transitions = 0): LeaseRecord {
   };
 }
 
-function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const tick = () =>
-      cond() ? resolve() : Date.now() > end ? reject(new Error('timed out')) : setTimeout(tick, 5);
-    tick();
-  });
-}
-
 describe.each([false, true])('KubeLeaseStore (tls: %s)', (tls) => {
   let server: FakeApiServer;
   beforeEach(async () => {
@@ -84,9 +76,17 @@ describe.each([false, true])('KubeLeaseStore (tls: %s)', (tls) => {
     const b = store(server, 'b');
     const first = await a.create(rec('a'), never());
     await expect(b.create(rec('b'), never())).rejects.toThrow(LeaseConflictError);
-    const second = await a.update(rec('a'), first.version, never());
+    const second = await a.update(rec('a', 1), first.version, never());
     expect(BigInt(second.version)).toBeGreaterThan(BigInt(first.version));
-    await expect(b.update(rec('b', 1), first.version, never())).rejects.toThrow(LeaseConflictError);
+    await expect(b.update(rec('b', 2), first.version, never())).rejects.toThrow(LeaseConflictError);
+    // The server said 409 both times, and b's writes never landed.
+    expect(server.requests.map((r) => [r.client, r.verb, r.status])).toEqual([
+      ['a', 'create', 201],
+      ['b', 'create', 409],
+      ['a', 'update', 200],
+      ['b', 'update', 409],
+    ]);
+    expect(server.getLease(NS, NAME)!.spec).toMatchObject({ holderIdentity: 'a', leaseTransitions: 1 });
   });
 
   it('maps 403 to LeaseForbiddenError naming the verb and resource', async () => {
@@ -110,24 +110,28 @@ describe.each([false, true])('KubeLeaseStore (tls: %s)', (tls) => {
   });
 
   it.each([
-    ['5xx', { kind: 'status', code: 503 }],
-    ['reset', { kind: 'reset' }],
-  ] as const)('maps %s to LeaseUnavailableError', async (_t, fault) => {
+    ['5xx', { kind: 'status', code: 503 }, 'get lease: HTTP 503: fake apiserver: injected 503 fault'],
+    ['reset', { kind: 'reset' }, /^get lease: (read ECONNRESET|socket hang up)$/],
+  ] as const)('maps %s to LeaseUnavailableError', async (_t, fault, message) => {
     server.setFault('a', fault);
-    await expect(store(server, 'a').get(never())).rejects.toThrow(LeaseUnavailableError);
+    const err = await store(server, 'a')
+      .get(never())
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LeaseUnavailableError);
+    expect((err as Error).message).toMatch(message);
   });
 
   it('aborts a hung request when the signal fires', async () => {
     server.setFault('a', { kind: 'hang' });
     const ctl = new AbortController();
-    const started = Date.now();
-    setTimeout(() => ctl.abort(new Error('no answer within 100 ms')), 100);
-    const err = await store(server, 'a')
+    const pending = store(server, 'a')
       .get(ctl.signal)
       .catch((e: unknown) => e);
+    await until(() => server.requests.some((r) => r.verb === 'get'), 'the request to reach the server');
+    ctl.abort(new Error('no answer within 100 ms'));
+    const err = await pending;
     expect(err).toBeInstanceOf(LeaseUnavailableError);
     expect((err as Error).message).toBe('get lease: no answer within 100 ms'); // why, not just "aborted"
-    expect(Date.now() - started).toBeLessThan(4000);
   });
 
   it('an update keeps the labels and annotations someone else put on the lease', async () => {
@@ -148,9 +152,8 @@ describe.each([false, true])('KubeLeaseStore (tls: %s)', (tls) => {
 
   it('refuses an update without a resourceVersion, before sending anything', async () => {
     const a = store(server, 'a');
-    const sent = server.requests.length;
     await expect(a.update(rec('a'), '', never())).rejects.toThrow(LeaseInvalidError);
-    expect(server.requests.length).toBe(sent);
+    expect(server.requests).toEqual([]);
   });
 
   it('sends a request again on a new connection when a kept-alive one was reset', async () => {
@@ -158,6 +161,12 @@ describe.each([false, true])('KubeLeaseStore (tls: %s)', (tls) => {
     await a.create(rec('a'), never()); // leaves a kept-alive connection behind
     server.setFault('a', { kind: 'reset' }, { count: 1 });
     expect(await a.get(never())).not.toBeNull();
+    // The first get was reset (no status), the second answered.
+    expect(server.requests.map((r) => [r.verb, r.status])).toEqual([
+      ['create', 201],
+      ['get', 0],
+      ['get', 200],
+    ]);
   });
 
   it('watches: open, upsert on create and update, deleted, resume from a version', async () => {
@@ -204,7 +213,7 @@ describe.each([false, true])('KubeLeaseStore (tls: %s)', (tls) => {
     await until(() => opened);
     server.setFault('a', { kind: 'partition' });
     await until(() => reason !== null);
-    expect(reason!.error).toBeInstanceOf(Error);
+    expect(reason!.error).toBeInstanceOf(LeaseUnavailableError);
   });
 });
 
@@ -225,6 +234,25 @@ describe('KubeLeaseStore without bookmarks', () => {
     expect(reason).toEqual({});
   });
 
+  it('ends a watch whose response never comes after watchOpenTimeoutMs, so it is opened again once healed', async () => {
+    const a = new KubeLeaseStore(httpFor(server.kubeconfig('a')), NS, NAME, { watchOpenTimeoutMs: 200 });
+    server.setFault('a', { kind: 'partition' });
+    let reason: { error?: Error } | null = null;
+    a.watch(null, { onEvent: () => undefined, onClose: (r) => (reason = r) });
+    await until(() => reason !== null);
+    expect(reason!.error).toBeInstanceOf(LeaseUnavailableError);
+    expect(reason!.error!.message).toBe('watch: no response within 200 ms (watchOpenTimeoutMs)');
+    server.setFault('a', null);
+    let opened = false;
+    const w = a.watch(null, {
+      onOpen: () => (opened = true),
+      onEvent: () => undefined,
+      onClose: () => undefined,
+    });
+    await until(() => opened);
+    w.stop();
+  });
+
   it('a server certificate the kubeconfig does not trust is a LeaseForbiddenError naming what to check', async () => {
     const kc = server
       .kubeconfig('a')
@@ -242,6 +270,7 @@ describe('electors over HTTP', () => {
   it('three electors agree on one leader; a release hands over through the watch', async () => {
     const server = await startFakeApiServer({ tokens: { ta: 'a', tb: 'b', tc: 'c' } });
     const leading = new Set<string>();
+    let most = 0; // the most leaders at any one time
     const electors = ['a', 'b', 'c'].map(
       (id) =>
         new Elector(
@@ -250,7 +279,10 @@ describe('electors over HTTP', () => {
             store: store(server, id),
             clock: systemClock,
             callbacks: {
-              onStartedLeading: () => void leading.add(id),
+              onStartedLeading: () => {
+                leading.add(id);
+                most = Math.max(most, leading.size);
+              },
               onStoppedLeading: () => void leading.delete(id),
               onNewLeader: () => undefined,
             },
@@ -261,11 +293,15 @@ describe('electors over HTTP', () => {
       for (const e of electors) e.start();
       await until(() => leading.size === 1);
       const first = [...leading][0]!;
-      await new Promise((r) => setTimeout(r, 600));
+      // Several renewals while the other two keep trying: still one leader.
+      const renewals = () =>
+        server.requests.filter((r) => r.client === first && r.verb === 'update' && r.status === 200).length;
+      await until(() => renewals() >= 3, 'three renewals');
       expect([...leading]).toEqual([first]);
       await electors.find((_e, i) => ['a', 'b', 'c'][i] === first)!.stop();
-      await until(() => leading.size === 1 && !leading.has(first), 3000);
+      await until(() => leading.size === 1 && !leading.has(first), 'a new leader', 3000);
       expect(server.getLease(NS, NAME)!.spec.leaseTransitions).toBe(1);
+      expect(most).toBe(1);
     } finally {
       await Promise.all(electors.map((e) => e.stop()));
       await server.close();

@@ -14,38 +14,15 @@ import { get as httpGet, type IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { type FakeApiServer, startFakeApiServer, type WatchEvent } from './apiserver/server.js';
+import { until, within } from '../helpers/wait.js';
 
 const NS = 'kube-system';
 const LEASES = `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`;
 const TOKENS = { 'token-a': 'a', 'token-b': 'b' };
 const MAIN = fileURLToPath(new URL('./apiserver/main.ts', import.meta.url));
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-/** `p`, or a failure naming `what` after a generous `ms`. */
-async function within<T>(p: Promise<T>, what: string, ms = 5000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
@@ -482,26 +459,34 @@ describe('fake kube-apiserver over HTTP', () => {
 
   it('delays one client only, and still commits a delayed write whose client gave up (as a slow etcd does)', async () => {
     await call(fake, 'a', 'POST', LEASES, lease('l1'));
-    fake.setFault('a', { kind: 'delay', ms: 400 });
-    const t0 = performance.now();
-    const slow = await call(fake, 'a', 'GET', `${LEASES}/l1`);
-    expect(slow.status).toBe(200);
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(390);
+    fake.setFault('a', { kind: 'delay', ms: 1000 });
+    const slow = call(fake, 'a', 'GET', `${LEASES}/l1`);
+    await until(() => fake.requests.length === 2, "a's get to arrive");
+    // b is answered while a's get waits out its delay.
     expect((await call(fake, 'b', 'GET', `${LEASES}/l1`)).status).toBe(200);
+    expect(fake.requests.map((r) => [r.client, r.verb, r.status])).toEqual([
+      ['a', 'create', 201],
+      ['a', 'get', 0],
+      ['b', 'get', 200],
+    ]);
+    expect((await slow).status).toBe(200);
 
     const cur = fake.getLease(NS, 'l1')!;
-    await expect(
-      call(
-        fake,
-        'a',
-        'PUT',
-        `${LEASES}/l1`,
-        { ...cur, spec: { holderIdentity: 'late' } },
-        AbortSignal.timeout(100),
-      ),
-    ).rejects.toThrow();
-    await sleep(600);
-    expect(fake.getLease(NS, 'l1')?.spec.holderIdentity).toBe('late');
+    const ctl = new AbortController();
+    const put = call(
+      fake,
+      'a',
+      'PUT',
+      `${LEASES}/l1`,
+      { ...cur, spec: { holderIdentity: 'late' } },
+      ctl.signal,
+    );
+    await until(() => fake.requests.length === 4, "a's put to arrive");
+    ctl.abort();
+    await expect(put).rejects.toThrow();
+    // Delayed as long and sent later, this get is answered only after the put's delay has run out: the put
+    // whose client gave up was committed all the same, as a slow etcd commits it.
+    expect((await call(fake, 'a', 'GET', `${LEASES}/l1`)).body.spec.holderIdentity).toBe('late');
     expect(fake.resourceVersion).toBe('2');
   });
 
@@ -568,11 +553,14 @@ describe('fake kube-apiserver over HTTP', () => {
     await expect(
       call(fake, 'a', 'GET', `${LEASES}/l1`, undefined, AbortSignal.timeout(300)),
     ).rejects.toThrow();
-    // A new watch hangs too: its response headers never arrive.
-    const rewatch = rawWatch(fake, 'a', 'watch=1');
-    rewatch.catch(() => undefined); // rejected when the server closes
-    const outcome = await Promise.race([rewatch.then(() => 'answered'), sleep(300).then(() => 'hung')]);
-    expect(outcome).toBe('hung');
+    // A new watch hangs too: the fake takes it in and never answers (rejected when the server closes).
+    let answered = false;
+    rawWatch(fake, 'a', 'watch=1').then(
+      () => (answered = true),
+      () => undefined,
+    );
+    await until(() => fake.requests.at(-1)?.verb === 'watch', 'the new watch to arrive');
+    expect(fake.requests.at(-1)).toMatchObject({ client: 'a', verb: 'watch', status: 0 });
 
     const cur = fake.getLease(NS, 'l1')!;
     const taken = await call(fake, 'b', 'PUT', `${LEASES}/l1`, {
@@ -586,6 +574,7 @@ describe('fake kube-apiserver over HTTP', () => {
 
     fake.setFault('a', null);
     expect((await call(fake, 'a', 'GET', `${LEASES}/l1`)).body.spec.holderIdentity).toBe('b');
+    expect(answered).toBe(false);
     wb.close();
   });
 });

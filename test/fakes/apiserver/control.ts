@@ -1,9 +1,11 @@
 // The fake kube-apiserver's control routes under /_fake/, for a test driving a fake that runs in another process
-// (main.ts): set and clear faults, read, write and delete Leases out of band, compact the watch history, read the
-// request log. No auth, no faults, not logged in `requests`.
+// (main.ts): set and clear faults, shape and feed watch streams, read, write and delete Leases out of band,
+// compact the watch history, read the request log. No auth, no faults, not logged in `requests`.
 //
 //   POST   /_fake/faults              {client, fault: Fault | null, verbs?, count?}
 //   DELETE /_fake/faults              clear every fault
+//   POST   /_fake/watch-chunking      {client, chunking: WatchChunking | null, count?}  (see watch.ts)
+//   POST   /_fake/watch-events        {client, event: WatchInjection}  -> {watches: how many it reached}
 //   GET    /_fake/leases/{ns}/{name}  the stored Lease or 404
 //   PUT    /_fake/leases              a Lease: out-of-band upsert (bumps resourceVersion, emits a watch event)
 //   DELETE /_fake/leases/{ns}/{name}
@@ -13,6 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkFault, type Fault } from './faults.js';
 import type { FakeApiServer } from './server.js';
 import type { LeaseInput } from './types.js';
+import { checkChunking, checkInjection, type WatchChunking, type WatchInjection } from './watch.js';
 
 function reply(res: ServerResponse, code: number, body?: unknown): void {
   const text = body === undefined ? '' : JSON.stringify(body) + '\n';
@@ -25,6 +28,17 @@ async function json(req: IncomingMessage): Promise<unknown> {
   for await (const c of req) chunks.push(c as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');
   return text.trim() ? JSON.parse(text) : {};
+}
+
+/** The JSON body of a request that names a client; null once it has been answered with a 400. */
+async function clientBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<(Record<string, unknown> & { client: string }) | null> {
+  const b = (await json(req)) as Record<string, unknown>;
+  if (typeof b.client === 'string' && b.client) return b as Record<string, unknown> & { client: string };
+  reply(res, 400, { error: 'client (string) required' });
+  return null;
 }
 
 export async function handleControl(
@@ -42,14 +56,8 @@ export async function handleControl(
         return reply(res, 204);
       }
       if (method === 'POST') {
-        const b = (await json(req)) as {
-          client?: unknown;
-          fault?: unknown;
-          verbs?: unknown;
-          count?: unknown;
-        };
-        if (typeof b.client !== 'string' || !b.client)
-          return reply(res, 400, { error: 'client (string) required' });
+        const b = await clientBody(req, res);
+        if (!b) return;
         const problem = b.fault === null ? null : checkFault(b.fault);
         if (problem) return reply(res, 400, { error: problem });
         if (
@@ -64,6 +72,22 @@ export async function handleControl(
         fake.setFault(b.client, (b.fault ?? null) as Fault | null, opts);
         return reply(res, 204);
       }
+    }
+    if (parts[1] === 'watch-chunking' && parts.length === 2 && method === 'POST') {
+      const b = await clientBody(req, res);
+      if (!b) return;
+      const problem = b.chunking === null ? null : checkChunking(b.chunking);
+      if (problem) return reply(res, 400, { error: problem });
+      const opts = b.count === undefined ? {} : { count: b.count as number };
+      fake.setWatchChunking(b.client, b.chunking as WatchChunking | null, opts);
+      return reply(res, 204);
+    }
+    if (parts[1] === 'watch-events' && parts.length === 2 && method === 'POST') {
+      const b = await clientBody(req, res);
+      if (!b) return;
+      const problem = checkInjection(b.event);
+      if (problem) return reply(res, 400, { error: problem });
+      return reply(res, 200, { watches: fake.injectWatch(b.client, b.event as WatchInjection) });
     }
     if (parts[1] === 'leases') {
       if (method === 'PUT' && parts.length === 2)

@@ -1,12 +1,15 @@
 // Per-client fault injection for the fake kube-apiserver: which fault (if any) applies to a request, given the
-// rules tests set (client or '*', optional verbs, optional count of requests).
+// rules tests set (client or '*', optional verbs, optional count of requests). The same rule table picks the
+// chunking of each new watch.
 
 export type Fault =
   | { kind: 'delay'; ms: number }
   | { kind: 'hang' }
   | { kind: 'status'; code: number }
   | { kind: 'reset' }
-  | { kind: 'partition' };
+  | { kind: 'partition' }
+  /** An answer from something between client and API server (a proxy's error page): any status and body. */
+  | { kind: 'proxy'; code: number; contentType: string; body: string };
 
 export interface FaultOptions {
   /** Only requests with one of these verbs (get, list, watch, create, update, delete ...); default all. */
@@ -15,9 +18,9 @@ export interface FaultOptions {
   count?: number;
 }
 
-interface Rule {
+interface Rule<T> {
   client: string;
-  fault: Fault;
+  value: T;
   verbs?: Set<string>;
   remaining?: number;
 }
@@ -38,6 +41,12 @@ export function checkFault(f: unknown): string | null {
       return typeof x.code === 'number' && (x.code === 429 || (x.code >= 500 && x.code <= 599))
         ? null
         : 'status needs code 429 or 5xx';
+    case 'proxy':
+      if (!Number.isInteger(x.code) || (x.code as number) < 200 || (x.code as number) > 599)
+        return 'proxy needs a code from 200 to 599';
+      return typeof x.contentType === 'string' && typeof x.body === 'string'
+        ? null
+        : 'proxy needs contentType and body (strings)';
     case 'hang':
     case 'reset':
     case 'partition':
@@ -47,26 +56,30 @@ export function checkFault(f: unknown): string | null {
   }
 }
 
-export class FaultTable {
-  private rules: Rule[] = [];
+/** Rules by client ('*': every client), optional verbs and optional count; the newest matching rule wins. */
+export class RuleTable<T> {
+  private rules: Rule<T>[] = [];
+
+  /** `check` validates a value (an error message or null). */
+  constructor(private readonly check: (value: unknown) => string | null) {}
 
   /**
-   * Adds (or replaces, for the same client and verbs) a rule; `fault` null removes the client's rules (only the
-   * one with exactly `opts.verbs` when given). Returns nothing; the caller handles partition side effects.
+   * Adds (or replaces, for the same client and verbs) a rule; `value` null removes the client's rules (only the
+   * one with exactly `opts.verbs` when given). The caller handles side effects (a partition cuts watches).
    */
-  set(client: string, fault: Fault | null, opts: FaultOptions = {}): void {
-    const problem = fault && checkFault(fault);
+  set(client: string, value: T | null, opts: FaultOptions = {}): void {
+    const problem = value === null ? null : this.check(value);
     if (problem) throw new Error(problem);
     if (opts.count !== undefined && (!Number.isInteger(opts.count) || opts.count < 1)) {
       throw new Error('count must be a positive integer');
     }
     this.rules = this.rules.filter((r) => {
       if (r.client !== client) return true;
-      if (fault === null) return opts.verbs !== undefined && !sameVerbs(r.verbs, opts.verbs);
+      if (value === null) return opts.verbs !== undefined && !sameVerbs(r.verbs, opts.verbs);
       return !sameVerbs(r.verbs, opts.verbs);
     });
-    if (fault) {
-      const rule: Rule = { client, fault: { ...fault } };
+    if (value !== null) {
+      const rule: Rule<T> = { client, value: structuredClone(value) };
       if (opts.verbs) rule.verbs = new Set(opts.verbs);
       if (opts.count !== undefined) rule.remaining = opts.count;
       this.rules.push(rule);
@@ -77,8 +90,8 @@ export class FaultTable {
     this.rules = [];
   }
 
-  /** The fault for this request (newest matching rule wins), consuming one use of a counted rule. */
-  take(client: string, verb: string): Fault | null {
+  /** The value for this request (newest matching rule wins), consuming one use of a counted rule. */
+  take(client: string, verb: string): T | null {
     for (let i = this.rules.length - 1; i >= 0; i--) {
       const r = this.rules[i]!;
       if (r.client !== '*' && r.client !== client) continue;
@@ -87,18 +100,14 @@ export class FaultTable {
         r.remaining -= 1;
         if (r.remaining <= 0) this.rules.splice(i, 1);
       }
-      return r.fault;
+      return r.value;
     }
     return null;
   }
+}
 
-  /** True if `client`'s watches are cut by a partition rule right now (no count consumed). */
-  partitioned(client: string): boolean {
-    return this.rules.some(
-      (r) =>
-        r.fault.kind === 'partition' &&
-        (r.client === '*' || r.client === client) &&
-        (!r.verbs || r.verbs.has('watch')),
-    );
+export class FaultTable extends RuleTable<Fault> {
+  constructor() {
+    super(checkFault);
   }
 }

@@ -18,6 +18,40 @@ export function isTrue(v: string | null): boolean {
 
 const INFO = new Set(['/version', '/healthz', '/livez', '/readyz', '/apis/coordination.k8s.io/v1']);
 
+/** The body of a discovery or health route. */
+export function infoBody(path: string): unknown {
+  if (path === '/version') {
+    return {
+      major: '1',
+      minor: '31',
+      gitVersion: 'v1.31.0-kvip-fake',
+      gitCommit: '0000000000000000000000000000000000000000',
+      gitTreeState: 'clean',
+      buildDate: '2026-01-01T00:00:00Z',
+      goVersion: 'go1.22.0',
+      compiler: 'gc',
+      platform: 'linux/amd64',
+    };
+  }
+  if (path === '/apis/coordination.k8s.io/v1') {
+    return {
+      kind: 'APIResourceList',
+      apiVersion: 'v1',
+      groupVersion: 'coordination.k8s.io/v1',
+      resources: [
+        {
+          name: 'leases',
+          singularName: 'lease',
+          namespaced: true,
+          kind: 'Lease',
+          verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+        },
+      ],
+    };
+  }
+  return 'ok';
+}
+
 export function route(method: string, url: URL): Route {
   const path = url.pathname.replace(/\/+$/, '') || '/';
   if (INFO.has(path)) return method === 'GET' ? { kind: 'info', path } : { kind: 'methodNotAllowed' };

@@ -19,16 +19,25 @@ import { isIPv6, Server as NetServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
 import { handleControl } from './control.js';
-import { type Fault, type FaultOptions, FaultTable } from './faults.js';
+import { type Fault, type FaultOptions, FaultTable, RuleTable } from './faults.js';
 import * as h from './handlers.js';
-import { isTrue, labelsMatch, route, selector } from './routes.js';
+import { infoBody, route, selector } from './routes.js';
 import * as st from './status.js';
 import { LeaseStore } from './store.js';
 import { generateTls } from './tls.js';
-import type { Lease, LeaseInput, Verb, WatchEvent } from './types.js';
+import type { Lease, LeaseInput, Verb } from './types.js';
+import {
+  checkChunking,
+  type OpenWatch,
+  serveWatch,
+  type WatchChunking,
+  type WatchContext,
+  type WatchInjection,
+} from './watch.js';
 
 export type { Fault, FaultOptions } from './faults.js';
 export type { Lease, LeaseInput, LeaseSpec, WatchEvent } from './types.js';
+export type { WatchChunking, WatchInjection } from './watch.js';
 export { microTime, parseMicroTime } from './validate.js';
 
 export interface DenyRule {
@@ -78,6 +87,13 @@ export interface FakeApiServer {
   /** Sets (or with null clears) a fault for `client` or every client ('*'); see faults.ts for matching. */
   setFault(client: string, fault: Fault | null, opts?: FaultOptions): void;
   clearFaults(): void;
+  /**
+   * How new watches of `client` ('*': every client) cut their bytes into HTTP chunks (see watch.ts); null
+   * clears it. With `count`, only that many watches opened from now on.
+   */
+  setWatchChunking(client: string, chunking: WatchChunking | null, opts?: { count?: number }): void;
+  /** Puts `what` into the open watches of `client` ('*': every client); how many watches it reached. */
+  injectWatch(client: string, what: WatchInjection): number;
   getLease(ns: string, name: string): Lease | undefined;
   /** Out-of-band upsert: no validation, always bumps resourceVersion and emits a watch event. */
   putLease(lease: LeaseInput): Lease;
@@ -89,12 +105,6 @@ export interface FakeApiServer {
   denied: DenyRule[];
   requests: RequestRecord[];
   close(): Promise<void>;
-}
-
-interface OpenWatch {
-  client: string;
-  socket: Socket;
-  stop: () => void;
 }
 
 const MAX_BODY = 3 * 1024 * 1024;
@@ -134,6 +144,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
   const bookmarkMs = opts.bookmarkIntervalMs ?? 1000;
   const store = new LeaseStore(opts.historyLimit ?? 1000);
   const faults = new FaultTable();
+  const chunkings = new RuleTable<WatchChunking>(checkChunking);
   const sockets = new Set<Socket>();
   const watches = new Set<OpenWatch>();
   const timers = new Set<NodeJS.Timeout>();
@@ -142,7 +153,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
   const tls = opts.tls ? generateTls(host, opts.sans) : undefined;
   let closing = false;
 
-  function send(res: ServerResponse, rec: RequestRecord | null, code: number, body: unknown): void {
+  function send(res: ServerResponse, rec: { status: number } | null, code: number, body: unknown): void {
     if (res.headersSent || res.destroyed) return;
     const text = typeof body === 'string' ? body : JSON.stringify(body) + '\n';
     const headers: Record<string, string | number> = {
@@ -155,6 +166,14 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     res.end(text);
     if (rec) rec.status = code;
   }
+
+  const watchContext: WatchContext = {
+    store,
+    watches,
+    bookmarkMs,
+    chunking: (client) => chunkings.take(client, 'watch') ?? { kind: 'event' },
+    send,
+  };
 
   function clientOf(req: IncomingMessage): string | null {
     if (!tokens) return 'anonymous';
@@ -176,111 +195,6 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     });
   }
 
-  function info(path: string): unknown {
-    if (path === '/version') {
-      return {
-        major: '1',
-        minor: '31',
-        gitVersion: 'v1.31.0-kvip-fake',
-        gitCommit: '0000000000000000000000000000000000000000',
-        gitTreeState: 'clean',
-        buildDate: '2026-01-01T00:00:00Z',
-        goVersion: 'go1.22.0',
-        compiler: 'gc',
-        platform: 'linux/amd64',
-      };
-    }
-    if (path === '/apis/coordination.k8s.io/v1') {
-      return {
-        kind: 'APIResourceList',
-        apiVersion: 'v1',
-        groupVersion: 'coordination.k8s.io/v1',
-        resources: [
-          {
-            name: 'leases',
-            singularName: 'lease',
-            namespaced: true,
-            kind: 'Lease',
-            verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
-          },
-        ],
-      };
-    }
-    return 'ok';
-  }
-
-  function startWatch(
-    req: IncomingMessage,
-    res: ServerResponse,
-    rec: RequestRecord,
-    client: string,
-    ns: string | undefined,
-    name: string | undefined,
-    q: URLSearchParams,
-  ): void {
-    const sel = selector(q);
-    if ('error' in sel) return send(res, rec, 400, st.badRequest(sel.error));
-    if (name !== undefined) sel.name = name;
-    const rvParam = q.get('resourceVersion') ?? '';
-    if (rvParam !== '' && !/^[0-9]+$/.test(rvParam)) {
-      return send(res, rec, 400, st.badRequest(`invalid resource version: ${JSON.stringify(rvParam)}`));
-    }
-    const from = rvParam === '' || rvParam === '0' ? undefined : Number(rvParam);
-    res.writeHead(200, {
-      'Content-Type': 'application/json',
-      'Cache-Control': 'no-cache, private',
-      'Transfer-Encoding': 'chunked',
-    });
-    res.flushHeaders();
-    rec.status = 200;
-    const write = (ev: WatchEvent): void => {
-      if (!res.writableEnded && !res.destroyed) res.write(JSON.stringify(ev) + '\n');
-    };
-    const labelled = (ev: WatchEvent): void => {
-      if (labelsMatch(sel, (ev.object as Lease).metadata.labels)) write(ev);
-    };
-    const filter = { namespace: ns ?? sel.namespace, name: sel.name };
-    const started = store.watch(filter, from, labelled);
-    if (!started.ok) {
-      write({ type: 'ERROR', object: st.expired(started.requested, started.oldest) });
-      res.end();
-      return;
-    }
-    let bookmark: NodeJS.Timeout | undefined;
-    let timeout: NodeJS.Timeout | undefined;
-    const w: OpenWatch = {
-      client,
-      socket: req.socket,
-      stop: () => {
-        started.cancel();
-        clearInterval(bookmark);
-        clearTimeout(timeout);
-        watches.delete(w);
-      },
-    };
-    watches.add(w);
-    if (isTrue(q.get('allowWatchBookmarks'))) {
-      bookmark = setInterval(() => {
-        write({
-          type: 'BOOKMARK',
-          object: {
-            kind: 'Lease',
-            apiVersion: 'coordination.k8s.io/v1',
-            metadata: { resourceVersion: String(store.resourceVersion) },
-          },
-        });
-      }, bookmarkMs);
-    }
-    const secs = Number(q.get('timeoutSeconds') ?? '0');
-    if (secs > 0) {
-      timeout = setTimeout(() => {
-        w.stop();
-        res.end();
-      }, secs * 1000);
-    }
-    res.on('close', w.stop);
-  }
-
   async function serve(
     req: IncomingMessage,
     res: ServerResponse,
@@ -289,7 +203,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     body: Promise<string | null> = readBody(req),
   ): Promise<void> {
     const r = route(req.method ?? 'GET', url);
-    if (r.kind === 'info') return send(res, rec, 200, info(r.path));
+    if (r.kind === 'info') return send(res, rec, 200, infoBody(r.path));
     if (r.kind === 'notFound') return send(res, rec, 404, st.pathNotFound());
     if (r.kind === 'methodNotAllowed') return send(res, rec, 405, st.methodNotAllowed());
     const client = clientOf(req);
@@ -298,7 +212,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     if (denied.some((d) => d.verb === verb && (d.client === undefined || d.client === client))) {
       return send(res, rec, 403, st.forbidden(userOf(client), verb, ns, name));
     }
-    if (verb === 'watch') return startWatch(req, res, rec, client, ns, name, url.searchParams);
+    if (verb === 'watch') return serveWatch(watchContext, req, res, rec, client, ns, name, url.searchParams);
     if (verb === 'list') {
       const sel = selector(url.searchParams);
       if ('error' in sel) return send(res, rec, 400, st.badRequest(sel.error));
@@ -360,6 +274,14 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
           return;
         case 'status':
           return send(res, rec, fault.code, st.injected(fault.code));
+        case 'proxy':
+          res.writeHead(fault.code, {
+            'Content-Type': fault.contentType,
+            'Content-Length': Buffer.byteLength(fault.body),
+          });
+          res.end(fault.body);
+          rec.status = fault.code;
+          return;
         case 'delay': {
           // A slow API server (slow etcd) still commits a write whose client gave up waiting, as
           // kube-apiserver does: the request is processed after the delay; only the answer is lost.
@@ -441,6 +363,12 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
       }
     },
     clearFaults: () => faults.clear(),
+    setWatchChunking: (client, chunking, copts) => chunkings.set(client, chunking, copts),
+    injectWatch(client, what) {
+      const reached = [...watches].filter((w) => client === '*' || w.client === client);
+      for (const w of reached) w.inject(what);
+      return reached.length;
+    },
     getLease: (ns, name) => store.get(ns, name),
     putLease: (lease) => store.put(lease),
     deleteLease: (ns, name) => void store.delete(ns, name),

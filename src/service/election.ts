@@ -53,7 +53,13 @@ export async function prepareElection(config: Config, io: RunIo, log: Logger): P
       config.inCluster && config.apiServer === 'local'
         ? { connection: conn, description: `${conn.server.origin} (the in-cluster service)` }
         : chooseEndpoint(conn, config.apiServer, config.port);
-    const http = new KubeHttp(endpoint.connection, `kvip/${VERSION}`);
+    // A dead API server must not cost a renew deadline: connect and TLS are bounded well below the retry
+    // period, and a connection idle longer than a renewal interval is not reused. The first byte of an answer
+    // is left to the round's deadline, so a slow but alive API server can still renew.
+    const http = new KubeHttp(endpoint.connection, `kvip/${VERSION}`, {
+      connectTimeoutMs: Math.max(100, timing.retryPeriodMs / 2),
+      idleSocketMs: 1.5 * timing.retryPeriodMs,
+    });
     https.push(http);
     return {
       store: new KubeLeaseStore(http, config.namespace, config.leaseName),

@@ -332,11 +332,12 @@ export class Elector {
    * elector is not standing down after a lost deadline.
    */
   private mayTakeAsOwn(record: LeaseRecord): boolean {
-    return (
-      record.holderIdentity === this.cfg.identity &&
-      this.sentStamps.includes(record.renewTime.getTime()) &&
-      !this.standingDown
-    );
+    return record.holderIdentity === this.cfg.identity && this.wrote(record) && !this.standingDown;
+  }
+
+  /** This process sent a record with this renewTime. */
+  private wrote(record: LeaseRecord): boolean {
+    return this.sentStamps.includes(record.renewTime.getTime());
   }
 
   // ---- renew --------------------------------------------------------------------------------------
@@ -530,8 +531,7 @@ export class Elector {
     this.observed = stored.record;
     this.observedTime = this.clock.now();
     const r = stored.record;
-    if (r.holderIdentity === this.cfg.identity && !this.sentStamps.includes(r.renewTime.getTime()))
-      this.foreignRenewal();
+    if (r.holderIdentity === this.cfg.identity && !this.wrote(r)) this.foreignRenewal();
   }
 
   /**

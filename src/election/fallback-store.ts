@@ -30,9 +30,11 @@ export class FallbackLeaseStore implements LeaseStore {
   readonly description: string;
   private usingFallback = false;
   private timer: NodeJS.Timeout | null = null;
+  private readonly recheckMs: number;
 
   constructor(private readonly o: FallbackStoreOptions) {
     this.description = o.primary.description;
+    this.recheckMs = o.recheckMs ?? DEFAULT_RECHECK_MS;
   }
 
   /** Which kubeconfig is in use now (for logs and tests). */
@@ -89,14 +91,14 @@ export class FallbackLeaseStore implements LeaseStore {
       `${this.o.primaryName} is refused (403, as on the first node while kubeadm init runs): using ` +
         `${this.o.fallbackName} until ${this.o.primaryName} is allowed`,
     );
-    this.timer = setInterval(() => void this.recheck(), this.o.recheckMs ?? DEFAULT_RECHECK_MS);
+    this.timer = setInterval(() => void this.recheck(), this.recheckMs);
     this.timer.unref();
   }
 
   /** Ask the primary again now (the timer does this every recheckMs while the fallback is in use). */
   async recheck(): Promise<void> {
     try {
-      await this.o.primary.get(AbortSignal.timeout(this.o.recheckMs ?? DEFAULT_RECHECK_MS));
+      await this.o.primary.get(AbortSignal.timeout(this.recheckMs));
     } catch {
       // Still refused, or another failure (API server down) that says nothing about the rights.
       return;

@@ -66,11 +66,6 @@ export async function prepareElection(config: Config, io: RunIo, log: Logger): P
       where: endpoint.description,
     };
   };
-  const close = () => {
-    for (const h of https) h.close();
-    fallback?.close();
-  };
-
   const primary = storeFor(config.k8sConfigPath);
   const superAdmin = config.inCluster ? undefined : superAdminBeside(config.k8sConfigPath);
   const fallback = superAdmin
@@ -83,6 +78,10 @@ export async function prepareElection(config: Config, io: RunIo, log: Logger): P
       })
     : undefined;
   const store: LeaseStore = fallback ?? primary.store;
+  const close = () => {
+    for (const h of https) h.close();
+    fallback?.close();
+  };
   log.info({ apiServer: primary.where }, `talking to the API server at ${primary.where}`);
   let pre;
   try {

@@ -13,7 +13,7 @@ import { removeStaleVip } from '../vip/stale.js';
 import { closePacket, openPacket, sendPacket } from '../native/index.js';
 import { CAP_NET_ADMIN, CAP_NET_RAW, missingCapabilities } from './capabilities.js';
 import { createLogger, type Logger } from '../log.js';
-import { VipService } from './service.js';
+import { VipService, withTimeout } from './service.js';
 import { prepareElection } from './election.js';
 import { EXIT_FAILED, EXIT_NOT_IMPLEMENTED } from '../exit-codes.js';
 
@@ -131,8 +131,8 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
       { err: outcome.err instanceof Error ? outcome.err.message : String(outcome.err) },
       'fatal error: removing the virtual IP and exiting; the lease is left to expire',
     );
-    await Promise.race([provider.release(), new Promise((r) => setTimeout(r, FATAL_DROP_MS).unref())]).catch(
-      (err: unknown) => log.error({ err: String(err) }, 'removing the virtual IP failed'),
+    await withTimeout(provider.release(), FATAL_DROP_MS, 'removing the virtual IP').catch((err: unknown) =>
+      log.error({ err: String(err) }, 'removing the virtual IP failed'),
     );
     detach();
     return EXIT_FAILED;

@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.js';
 import { NotLeadingError, type VipProvider } from './provider.js';
+import { removeStaleVip } from './stale.js';
 
 export interface LinkState {
   /** A new index: the interface was deleted and created again under its name. */
@@ -89,13 +90,7 @@ export class ArpProvider implements VipProvider {
     this.mac = link.mac;
     this.carrier = link.carrier;
     // A VIP left by an earlier run (SIGKILL, then the kubelet restarted us) goes before anything else.
-    for (const stale of await this.o.addresses.find(this.o.vip)) {
-      await this.o.addresses.remove(stale.ifname, this.o.vip, stale.prefix);
-      this.o.log.warn(
-        { vip: this.o.vip, interface: stale.ifname },
-        'removed a stale virtual IP left by an earlier run',
-      );
-    }
+    await removeStaleVip(this.o.addresses, this.o.vip, this.o.log);
     if (this.o.announce) {
       this.fd = this.o.packets.open(this.o.ifname);
       this.socketIndex = link.index;

@@ -61,10 +61,11 @@ export async function prepareElection(config: Config, io: RunIo, log: Logger): P
       idleSocketMs: 1.5 * timing.retryPeriodMs,
     });
     https.push(http);
-    return {
-      store: new KubeLeaseStore(http, config.namespace, config.leaseName),
-      where: endpoint.description,
-    };
+    // A watch opened while the API server is unreachable is given up after a renew deadline and re-opened.
+    const store = new KubeLeaseStore(http, config.namespace, config.leaseName, {
+      watchOpenTimeoutMs: timing.renewDeadlineMs,
+    });
+    return { store, where: endpoint.description };
   };
   const primary = storeFor(config.k8sConfigPath);
   const superAdmin = config.inCluster ? undefined : superAdminBeside(config.k8sConfigPath);

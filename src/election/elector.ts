@@ -283,6 +283,13 @@ export class Elector {
       );
       this.reportTransition();
       if (result === 'acquired' && !this.stopped) {
+        // Answered so late (a pause, a stalled loop) that the leadership it bought has already ended:
+        // followers may have taken over meanwhile. Not reported as leading; stand down as after a deadline.
+        if (this.clock.now() >= sentAt + this.cfg.retryPeriodMs + this.cfg.renewDeadlineMs) {
+          this.standingDown = true;
+          this.log.warn({ lease: this.store.description }, 'acquired the lease too late to lead on it');
+          continue;
+        }
         this.renewed(sentAt);
         return true;
       }

@@ -11,6 +11,12 @@ export interface SimNode {
   events: { at: number; event: 'started' | 'stopped' | `leader:${string}` }[];
   /** Set when onStoppedLeading ran, to check ordering against the release write. */
   stoppedAt: number[];
+  /**
+   * When this node changed the world as a leader would (a provider's add or announcement): at started
+   * leading, then every `actEveryMs` on its own clock while it believes it leads, each gated on the
+   * elector's isLeader() as kvip's providers are. A paused node's repeats fire on resume, in expiry order.
+   */
+  acts: number[];
 }
 
 export const PRESETS = {
@@ -33,12 +39,16 @@ export class Sim {
   readonly clock = new FakeClock();
   readonly server = new MemoryLeaseServer(this.clock);
   readonly nodes: SimNode[] = [];
+  /** How often a simulated provider repeats its announcement; default RetryPeriod / 2. */
+  actEveryMs: number;
 
   constructor(
     readonly timing: Omit<ElectorConfig, 'identity' | 'watch'>,
     readonly watch = true,
     readonly random: () => number = Math.random,
-  ) {}
+  ) {
+    this.actEveryMs = timing.retryPeriodMs / 2;
+  }
 
   link(latencyMs = 0): Link {
     return { up: () => latencyMs, down: () => latencyMs, partitioned: false };
@@ -46,7 +56,25 @@ export class Sim {
 
   add(name: string, link: Link = this.link(), onStopped?: () => void | Promise<void>): SimNode {
     const clock = new ProcessClock(this.clock);
-    const node: SimNode = { name, clock, link, events: [], stoppedAt: [], elector: undefined as never };
+    const node: SimNode = {
+      name,
+      clock,
+      link,
+      events: [],
+      stoppedAt: [],
+      acts: [],
+      elector: undefined as never,
+    };
+    let repeat: { cancel(): void } | undefined;
+    const act = () => {
+      if (node.elector.isLeader()) node.acts.push(this.clock.now());
+    };
+    const schedule = () => {
+      repeat = clock.setTimer(this.actEveryMs, () => {
+        act();
+        schedule();
+      });
+    };
     node.elector = new Elector(
       { identity: name, watch: this.watch, ...this.timing },
       {
@@ -54,8 +82,15 @@ export class Sim {
         clock,
         random: this.random,
         callbacks: {
-          onStartedLeading: () => void node.events.push({ at: this.clock.now(), event: 'started' }),
+          onStartedLeading: () => {
+            node.events.push({ at: this.clock.now(), event: 'started' });
+            act();
+            repeat?.cancel();
+            schedule();
+          },
           onStoppedLeading: async () => {
+            repeat?.cancel();
+            repeat = undefined;
             node.events.push({ at: this.clock.now(), event: 'stopped' });
             node.stoppedAt.push(this.server.writes.length);
             await onStopped?.();

@@ -137,6 +137,8 @@ describe('tryAcquireOrRenew (client-go table cases)', () => {
     sim.startAll();
     await sim.clock.advance(100);
     expect([a, b].filter((n) => n.elector.isLeader())).toHaveLength(1);
+    // The race really happened: the loser's update was answered 409.
+    expect((sim.server.conflicts.get('a') ?? 0) + (sim.server.conflicts.get('b') ?? 0)).toBeGreaterThan(0);
     await sim.clock.advance(20000);
     expect(sim.leaders()).toHaveLength(1);
   });
@@ -171,10 +173,11 @@ describe('timing rules', () => {
     };
     await sim.clock.advance(60000);
     expect(overlap).toBe(false);
-    // the slow leader kept losing its deadline (its writes still land at once, so the follower may not
-    // get a window to take over; whether it does depends on the jitter)
+    // The slow leader lost at its deadline and stood down (its writes still land at once), so the follower,
+    // whose answers are fast, took over. (The e2e test with a slow API server is what shows standing down
+    // is needed; here the jitter alone may open a window.)
     expect(a.events.filter((e) => e.event === 'stopped').length).toBeGreaterThan(0);
-    void b;
+    expect(started(b)).toBeGreaterThan(0);
   });
 
   it('aborts a hung request at the renew deadline and tries again', async () => {
@@ -372,7 +375,7 @@ describe('watch-driven takeover', () => {
     const mid = sim.server.requestCount.get('b') ?? 0;
     await sim.clock.advance(3 * LD);
     expect(sim.server.requestCount.get('b')).toBe(mid);
-    expect(mid).toBeGreaterThanOrEqual(before);
+    expect(mid).toBeGreaterThan(before); // it did re-watch (or poll) after the heal
   });
 });
 

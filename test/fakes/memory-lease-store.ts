@@ -46,12 +46,19 @@ export class MemoryLeaseServer {
   /** Every successful write: server time, writer, holder written. */
   readonly writes: { at: number; client: string; holder: string }[] = [];
   readonly requestCount = new Map<string, number>();
+  /** 409s answered, by client (a stale update or a create of an existing lease). */
+  readonly conflicts = new Map<string, number>();
   /** Watches opened from now on end cleanly right after they open. */
   endWatchesAtOnce = false;
   /** How many watches each client has opened. */
   readonly watchCount = new Map<string, number>();
 
   constructor(private readonly clock: FakeClock) {}
+
+  private conflict(client: string, message: string): LeaseConflictError {
+    this.conflicts.set(client, (this.conflicts.get(client) ?? 0) + 1);
+    return new LeaseConflictError(message);
+  }
 
   current(): StoredLease | null {
     return this.lease ? clone(this.lease) : null;
@@ -68,13 +75,14 @@ export class MemoryLeaseServer {
       get: (signal) => this.request(name, link, clock, signal, () => (this.lease ? clone(this.lease) : null)),
       create: (record, signal) =>
         this.request(name, link, clock, signal, () => {
-          if (this.lease) throw new LeaseConflictError('leases "test-lease" already exists');
+          if (this.lease) throw this.conflict(name, 'leases "test-lease" already exists');
           return this.write(record, name);
         }),
       update: (record, version, signal) =>
         this.request(name, link, clock, signal, () => {
           if (!this.lease || this.lease.version !== version)
-            throw new LeaseConflictError(
+            throw this.conflict(
+              name,
               'the object has been modified; please apply your changes to the latest version',
             );
           return this.write(record, name);

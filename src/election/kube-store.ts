@@ -276,6 +276,10 @@ export class KubeLeaseStore implements LeaseStore {
     }
     if (!ok.includes(res.status)) throw this.mapError(new HttpStatusError(res), verb);
     if (res.status === 404) {
+      // Only the API server's own NotFound says the Lease does not exist; a proxy's 404 page says nothing
+      // about it, and creating on it would be acting on a guess.
+      const notFound = new HttpStatusError(res);
+      if (!notFound.fromStatus) throw this.mapError(notFound, verb);
       this.last = null;
       return null;
     }

@@ -73,7 +73,9 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
   }
 
   // Fatal errors (a bug: an uncaught exception, a failed election loop, a VIP that cannot be removed):
-  // drop the VIP at once, do not release the lease (it expires), exit 1; the next start cleans up.
+  // drop the VIP at once, do not release the lease (it expires), exit 1; the next start cleans up. The
+  // rtnetlink calls are synchronous in the addon, so the removal completes within microtasks: no timer (a
+  // repeat announcement) and no I/O event runs between the fatal error and the address going away.
   let onFatal: (err: unknown) => void = () => undefined;
   const fatal = new Promise<unknown>((resolve) => (onFatal = resolve));
   const onUncaught = (err: unknown) => onFatal(err);

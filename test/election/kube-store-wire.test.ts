@@ -111,6 +111,17 @@ describe('answers that are no Kubernetes Status', () => {
     expect((await failure(s.get(never()))).message).toBe('get lease: HTTP 503: etcd leader changed');
   });
 
+  it("a proxy's 404 page is no NotFound: unavailable, not 'no lease'; the API server's 404 is", async () => {
+    server.setFault('a', proxy(404, 'text/html', PAGE), { count: 1 });
+    const s = store();
+    const err = await failure(s.get(never()));
+    expect(err).toBeInstanceOf(LeaseUnavailableError);
+    expect(err.message).toBe(
+      `get lease: HTTP 404 (a text/html body of ${bytes} bytes, not a Kubernetes Status)`,
+    );
+    expect(await s.get(never())).toBeNull(); // the fake's own 404 Status: the Lease does not exist
+  });
+
   it('a 200 answer that is not a Lease is described, never quoted', async () => {
     server.setFault('a', proxy(200, 'text/html', PAGE), { count: 1 });
     const s = store();

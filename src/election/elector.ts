@@ -31,11 +31,11 @@
 import { LeaseConflictError, LeaseForbiddenError } from './errors.js';
 import { sleep } from './clock.js';
 import { JITTER_FACTOR, leaseTimingProblem } from './timing.js';
+import { KeptWatch } from './lease-watch.js';
 import type {
   Clock,
   LeaseRecord,
   LeaseStore,
-  LeaseWatch,
   StoredLease,
   TimerHandle,
   WatchEvent,
@@ -139,10 +139,7 @@ export class Elector {
   private loop: Promise<void> | null = null;
   private stopping: Promise<void> | null = null;
 
-  private watchHandle: LeaseWatch | null = null;
-  private watchHealthy = false;
-  private watchFailures = 0;
-  private rewatchTimer: TimerHandle | null = null;
+  private watch: KeptWatch | null = null;
   /** Wakes a waiting follower so it recomputes when to try (set only while it waits). */
   private wakeFollower: ((free: boolean) => void) | null = null;
   private lastFailure = '';
@@ -312,7 +309,7 @@ export class Elector {
       let target: number;
       if (!held && result === 'held')
         target = this.clock.now(); // released or expired since: go now
-      else if (this.watchHealthy && result === 'held' && this.observed)
+      else if (this.watch?.healthy && result === 'held' && this.observed)
         target = this.observedTime + this.observed.leaseDurationSeconds * 1000;
       else target = pollAt;
       const delay = target - this.clock.now();
@@ -627,52 +624,26 @@ export class Elector {
   // ---- watch --------------------------------------------------------------------------------------
 
   private ensureWatch(): void {
-    if (!this.cfg.watch || !this.store.watch || this.watchHandle || this.stopped) return;
-    let openedAt = 0;
-    this.watchHandle = this.store.watch(this.observedVersion, {
-      onOpen: () => {
-        openedAt = this.clock.now();
-        this.watchHealthy = true;
-        this.wakeFollower?.(false);
+    if (!this.cfg.watch || !this.store.watch || this.stopped) return;
+    this.watch ??= new KeptWatch(
+      { watch: this.store.watch.bind(this.store) },
+      this.clock,
+      this.cfg,
+      {
+        fromVersion: () => this.observedVersion,
+        onHealthChange: () => this.wakeFollower?.(false),
+        onEvent: (event) => this.onWatchEvent(event),
+        onExpired: () => {
+          this.observedVersion = null;
+        },
       },
-      onEvent: (event) => this.onWatchEvent(event),
-      onClose: ({ error, expired }) => {
-        const wasOpen = this.watchHealthy;
-        this.watchHandle = null;
-        this.watchHealthy = false;
-        if (this.stopped) return;
-        if (expired) this.observedVersion = null;
-        // A clean end (the server's watch timeout) is re-opened at once; a failure backs off, and so does a
-        // clean end that came within a RetryPeriod of opening (a proxy cutting every stream short would
-        // otherwise make this a busy loop).
-        const lived = this.clock.now() - openedAt;
-        if (!error && !expired && wasOpen && lived >= this.cfg.retryPeriodMs) return this.ensureWatch();
-        // Failures count from the last watch that stayed up (or delivered an event): opening alone is not
-        // proof of health.
-        if (wasOpen && lived >= this.cfg.leaseDurationMs) this.watchFailures = 0;
-        this.watchFailures++;
-        this.log.debug(
-          { err: error ? String(error) : undefined },
-          'lease watch closed; polling until it is back',
-        );
-        this.wakeFollower?.(false); // recompute: without a watch, fall back to polling
-        // Re-watch with backoff: RetryPeriod, doubling, at most LeaseDuration.
-        const backoff = Math.min(
-          this.cfg.leaseDurationMs,
-          this.cfg.retryPeriodMs * 2 ** Math.min(this.watchFailures - 1, 10),
-        );
-        this.rewatchTimer = this.clock.setTimer(backoff, () => {
-          this.rewatchTimer = null;
-          this.ensureWatch();
-        });
-      },
-    });
+      this.log,
+    );
+    this.watch.start();
   }
 
   private onWatchEvent(event: WatchEvent): void {
     if (this.stopped) return;
-    this.watchHealthy = true;
-    this.watchFailures = 0;
     if (event.type === 'bookmark') return;
     if (event.type === 'deleted') {
       this.observed = null;
@@ -687,11 +658,7 @@ export class Elector {
   }
 
   private stopWatch(): void {
-    this.rewatchTimer?.cancel();
-    this.rewatchTimer = null;
-    this.watchHandle?.stop();
-    this.watchHandle = null;
-    this.watchHealthy = false;
+    this.watch?.stop();
   }
 
   // ---- helpers ------------------------------------------------------------------------------------

@@ -159,8 +159,8 @@ function readBody(res: IncomingMessage): Promise<Buffer> {
 }
 
 /**
- * Splits a byte stream into lines. Lines are cut as bytes and decoded whole, so a chunk may end anywhere,
- * inside a UTF-8 sequence too; lengths are counted in bytes.
+ * Splits a byte stream into lines of bytes, for the caller to decode whole: a chunk may end anywhere, inside a
+ * UTF-8 sequence too. Lengths are counted in bytes.
  */
 export class LineReader {
   private parts: Buffer[] = [];

@@ -74,7 +74,10 @@ export function leaseToStored(lease: LeaseObject): StoredLease {
   };
 }
 
-/** The `message` of a Kubernetes Status object (kind Status, or a string message with a numeric code). */
+/**
+ * The `message` of a Kubernetes Status object (kind Status, or a string message with a numeric code), or
+ * the reason of a Status without one; undefined for anything else.
+ */
 function statusText(v: unknown): string | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const s = v as { kind?: unknown; message?: unknown; code?: unknown; reason?: unknown };

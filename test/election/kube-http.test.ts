@@ -3,6 +3,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { KubeHttp, type KubeConnection } from '../../src/election/index.js';
 import { LineReader, type KubeHttpOptions } from '../../src/election/kube-http.js';
+import { within } from '../helpers/wait.js';
 
 /**
  * What the scripted server does with one request: answer it; reset the connection before any byte; send the
@@ -95,19 +96,6 @@ function connection(url: string): KubeConnection {
 }
 
 const never = () => new AbortController().signal;
-
-/** `p`, or a failure naming `what` after a generous bound: a missing fix fails the test instead of hanging it. */
-async function within<T>(p: Promise<T>, what: string, ms = 5000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`still waiting for ${what} after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, bound]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 let server: Scripted | undefined;
 const clients: KubeHttp[] = [];

@@ -167,7 +167,7 @@ export async function main(argv: string[]): Promise<void> {
           ? [
               [
                 'rig failovers (3 kvip processes)',
-                f.count,
+                String(f.count),
                 '—',
                 `${round(f.start.rssMb)} → ${round(f.end.rssMb)}`,
                 `${f.start.fds} → ${f.end.fds}`,

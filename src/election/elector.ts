@@ -348,6 +348,9 @@ export class Elector {
 
   private becomeLeader(): void {
     this.leading = true;
+    // Whatever was stood down from is over: this node holds a record it just wrote (a released, deleted or
+    // expired lease taken over), and its renewals must count as its own.
+    this.standingDown = false;
     this.log.info(
       { lease: this.store.description, identity: this.cfg.identity },
       'successfully acquired lease',

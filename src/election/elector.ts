@@ -32,14 +32,7 @@ import { LeaseConflictError, LeaseForbiddenError } from './errors.js';
 import { sleep } from './clock.js';
 import { JITTER_FACTOR, leaseTimingProblem } from './timing.js';
 import { KeptWatch } from './lease-watch.js';
-import type {
-  Clock,
-  LeaseRecord,
-  LeaseStore,
-  StoredLease,
-  TimerHandle,
-  WatchEvent,
-} from './types.js';
+import type { Clock, LeaseRecord, LeaseStore, StoredLease, TimerHandle, WatchEvent } from './types.js';
 import type { Logger } from '../log.js';
 
 export interface ElectorConfig {

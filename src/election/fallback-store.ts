@@ -11,7 +11,11 @@ import type { LeaseRecord, LeaseStore, LeaseWatch, StoredLease, WatchHandlers } 
 
 export interface FallbackStoreOptions {
   primary: LeaseStore;
-  fallback: LeaseStore;
+  /**
+   * The fallback, opened at the first 403 (the file may appear after kvip started); undefined when there is
+   * none to use, and the 403 stands.
+   */
+  openFallback: () => LeaseStore | undefined;
   /** For the log: "/etc/kubernetes/admin.conf" and "/etc/kubernetes/super-admin.conf". */
   primaryName: string;
   fallbackName: string;
@@ -31,6 +35,7 @@ export class FallbackLeaseStore implements LeaseStore {
   private usingFallback = false;
   private timer: NodeJS.Timeout | null = null;
   private readonly recheckMs: number;
+  private fallback: LeaseStore | undefined;
 
   constructor(private readonly o: FallbackStoreOptions) {
     this.description = o.primary.description;
@@ -55,7 +60,7 @@ export class FallbackLeaseStore implements LeaseStore {
   }
 
   watch(fromVersion: string | null, handlers: WatchHandlers): LeaseWatch {
-    const store = this.usingFallback ? this.o.fallback : this.o.primary;
+    const store = (this.usingFallback && this.fallback) || this.o.primary;
     if (!store.watch) throw new Error('the lease store cannot watch');
     return store.watch(fromVersion, {
       ...handlers,
@@ -73,18 +78,20 @@ export class FallbackLeaseStore implements LeaseStore {
   }
 
   private async call<T>(fn: (store: LeaseStore) => Promise<T>): Promise<T> {
-    if (this.usingFallback) return fn(this.o.fallback);
+    if (this.usingFallback && this.fallback) return fn(this.fallback);
     try {
       return await fn(this.o.primary);
     } catch (err) {
-      if (!refused(err)) throw err;
-      this.switchToFallback(err);
-      return fn(this.o.fallback);
+      if (!refused(err) || !this.switchToFallback(err) || !this.fallback) throw err;
+      return fn(this.fallback);
     }
   }
 
-  private switchToFallback(err: unknown): void {
-    if (this.usingFallback) return;
+  /** Switches if there is a fallback to use; says whether it did. */
+  private switchToFallback(err: unknown): boolean {
+    if (this.usingFallback) return true;
+    this.fallback ??= this.o.openFallback();
+    if (!this.fallback) return false;
     this.usingFallback = true;
     this.o.log.warn(
       { kubeconfig: this.o.fallbackName, err: err instanceof Error ? err.message : String(err) },
@@ -93,6 +100,7 @@ export class FallbackLeaseStore implements LeaseStore {
     );
     this.timer = setInterval(() => void this.recheck(), this.recheckMs);
     this.timer.unref();
+    return true;
   }
 
   /** Ask the primary again now (the timer does this every recheckMs while the fallback is in use). */

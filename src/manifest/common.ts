@@ -1,4 +1,5 @@
 // What the static pod and the DaemonSet share: the container, and the volumes its options need.
+import { posix } from 'node:path';
 import type { V1Container, V1Volume } from '@kubernetes/client-node';
 import type { Config } from '../config/index.js';
 import { containerEnv, type EnvVar } from './env.js';
@@ -38,8 +39,13 @@ export function kvipContainer(config: Config, extraEnv: EnvVar[], mountKubeconfi
   const volumes: V1Volume[] = [];
   const mounts: { name: string; mountPath: string; readOnly: boolean }[] = [];
   if (mountKubeconfig) {
-    volumes.push({ name: 'kubeconfig', hostPath: { path: config.k8sConfigPath, type: 'File' } });
-    mounts.push({ name: 'kubeconfig', mountPath: config.k8sConfigPath, readOnly: true });
+    // kubeadm's admin.conf: its directory, read-only, so that super-admin.conf beside it is there when it
+    // exists (the first node of kubeadm >= 1.29, while admin.conf has no rights yet) and absent elsewhere. A
+    // mount of super-admin.conf itself would need it on every node: the kubelet creates what is missing.
+    const kubeadm = posix.basename(config.k8sConfigPath) === 'admin.conf';
+    const path = kubeadm ? posix.dirname(config.k8sConfigPath) : config.k8sConfigPath;
+    volumes.push({ name: 'kubeconfig', hostPath: { path, type: kubeadm ? 'Directory' : 'File' } });
+    mounts.push({ name: 'kubeconfig', mountPath: path, readOnly: true });
   }
   if (config.packet && config.packetKeyFile !== '') {
     volumes.push({ name: 'metal-token', hostPath: { path: config.packetKeyFile, type: 'File' } });

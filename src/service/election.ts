@@ -30,9 +30,7 @@ export interface PreparedElection {
 
 /** kubeadm's bootstrap pair: while admin.conf is refused, super-admin.conf beside it may be used. */
 function superAdminBeside(path: string): string | undefined {
-  if (basename(path) !== 'admin.conf') return undefined;
-  const other = join(dirname(path), 'super-admin.conf');
-  return existsSync(other) ? other : undefined;
+  return basename(path) === 'admin.conf' ? join(dirname(path), 'super-admin.conf') : undefined;
 }
 
 export async function prepareElection(config: Config, io: RunIo, log: Logger): Promise<PreparedElection> {
@@ -69,10 +67,20 @@ export async function prepareElection(config: Config, io: RunIo, log: Logger): P
   };
   const primary = storeFor(config.k8sConfigPath);
   const superAdmin = config.inCluster ? undefined : superAdminBeside(config.k8sConfigPath);
+  // Opened at a 403, when it is needed: the file need not exist when kvip starts, nor on any other node.
+  const openFallback = (path: string) => () => {
+    if (!existsSync(path)) return undefined;
+    try {
+      return storeFor(path).store;
+    } catch (err) {
+      log.warn({ kubeconfig: path, err: err instanceof Error ? err.message : String(err) }, 'cannot use it');
+      return undefined;
+    }
+  };
   const fallback = superAdmin
     ? new FallbackLeaseStore({
         primary: primary.store,
-        fallback: storeFor(superAdmin).store,
+        openFallback: openFallback(superAdmin),
         primaryName: config.k8sConfigPath,
         fallbackName: superAdmin,
         log,

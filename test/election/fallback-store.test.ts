@@ -36,7 +36,7 @@ describe('FallbackLeaseStore', () => {
     lines.length = 0;
     fallback = new FallbackLeaseStore({
       primary: store('admin'),
-      fallback: store('super'),
+      openFallback: () => store('super'),
       primaryName: '/etc/kubernetes/admin.conf',
       fallbackName: '/etc/kubernetes/super-admin.conf',
       log,
@@ -76,7 +76,7 @@ describe('FallbackLeaseStore', () => {
     https.push(bad);
     const wrong = new FallbackLeaseStore({
       primary: new KubeLeaseStore(bad, 'kube-system', 'plndr-cp-lock'),
-      fallback: store('super'),
+      openFallback: () => store('super'),
       primaryName: 'admin.conf',
       fallbackName: 'super-admin.conf',
       log,
@@ -87,6 +87,26 @@ describe('FallbackLeaseStore', () => {
       expect(fake.requests.filter((r) => r.client === 'super')).toEqual([]);
     } finally {
       wrong.close();
+    }
+  });
+
+  it('without super-admin.conf the 403 stands; once it appears, the next 403 switches', async () => {
+    let present = false;
+    const late = new FallbackLeaseStore({
+      primary: store('admin'),
+      openFallback: () => (present ? store('super') : undefined),
+      primaryName: 'admin.conf',
+      fallbackName: 'super-admin.conf',
+      log,
+    });
+    try {
+      await expect(late.get(AbortSignal.timeout(2000))).rejects.toBeInstanceOf(LeaseForbiddenError);
+      expect(late.active).toBe('admin.conf');
+      present = true; // kubeadm init wrote it
+      expect(await late.get(AbortSignal.timeout(2000))).toBeNull();
+      expect(late.active).toBe('super-admin.conf');
+    } finally {
+      late.close();
     }
   });
 });

@@ -129,6 +129,7 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
     fatal.then((err) => ({ err })),
   ]);
   if ('err' in outcome) {
+    service.halt();
     log.error(
       { err: outcome.err instanceof Error ? outcome.err.message : String(outcome.err) },
       'fatal error: removing the virtual IP and exiting; the lease is left to expire',

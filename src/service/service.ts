@@ -126,6 +126,15 @@ export class VipService {
     return this.stopped;
   }
 
+  /**
+   * At once, for a fatal error: nothing may add or announce the VIP from now on (leadingNow() is false, no
+   * more ticks); a converge in flight drops it. The caller removes the VIP and exits.
+   */
+  halt(): void {
+    this.stopping = true;
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+  }
+
   private async shutdown(): Promise<StopResult> {
     const { log, stopStepTimeoutMs: bound } = this.opts;
     this.stopping = true;
@@ -179,6 +188,16 @@ export class VipService {
           this.acquireFailures = 0;
         } catch (err) {
           if (err instanceof NotLeadingError) continue; // wanted() is false now: drop instead
+          // A failed add may have half happened (the address is there, the announcement failed): undo it
+          // before counting the failure, and if that fails too, treat the VIP as held so that the lease is
+          // never released over it.
+          try {
+            await provider.release();
+          } catch (undo) {
+            this.holding = true;
+            this.dropFailed(undo);
+            return;
+          }
           this.acquireFailed(err);
           return;
         }

@@ -121,7 +121,13 @@ export class ArpProvider implements VipProvider {
   async release(): Promise<void> {
     this.holding = false;
     this.clearTimers();
-    await this.o.addresses.remove(this.o.ifname, this.o.vip, this.o.prefix);
+    try {
+      await this.o.addresses.remove(this.o.ifname, this.o.vip, this.o.prefix);
+    } catch (err) {
+      // Still on the interface: drift repair must go on seeing it as held.
+      this.holding = true;
+      throw err;
+    }
     this.o.log.info(
       { vip: `${this.o.vip}/${this.o.prefix}`, interface: this.o.ifname },
       'removed the virtual IP',

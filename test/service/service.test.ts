@@ -13,6 +13,8 @@ class RecordingProvider implements VipProvider {
   /** What the world would see: the VIP on the interface. */
   present = false;
   failAcquire = 0;
+  /** The add happens, then acquire fails (e.g. the announcement). */
+  halfAcquire = false;
   failRelease = 0;
   leadingNow: () => boolean = () => true;
   private gate: Promise<void> = Promise.resolve();
@@ -30,6 +32,7 @@ class RecordingProvider implements VipProvider {
     this.calls.push('acquire');
     await this.gate;
     if (!this.leadingNow()) throw new NotLeadingError('test');
+    if (this.halfAcquire) this.present = true;
     if (this.failAcquire > 0) {
       this.failAcquire--;
       throw new Error('EPERM');
@@ -174,6 +177,29 @@ describe('VipService', () => {
     expect(provider.present).toBe(false);
   });
 
+  it('undoes a half-done acquire before giving the lease up; if the undo fails, keeps the lease', async () => {
+    const { provider, service, cb, elector } = setup();
+    await service.start();
+    provider.halfAcquire = true;
+    provider.failAcquire = 3;
+    await cb().onStartedLeading();
+    expect(provider.present).toBe(false); // undone at once
+    await jest.advanceTimersByTimeAsync(25);
+    expect(elector.resigned).toHaveLength(1);
+    expect(provider.present).toBe(false);
+
+    const second = setup();
+    await second.service.start();
+    second.provider.halfAcquire = true;
+    second.provider.failAcquire = 100;
+    second.provider.failRelease = 1_000_000;
+    await second.cb().onStartedLeading();
+    await jest.advanceTimersByTimeAsync(50);
+    expect(second.provider.present).toBe(true);
+    expect(second.elector.resigned).toEqual([]);
+    await expect(second.cb().onStoppedLeading()).rejects.toThrow(/still on this node/);
+  });
+
   it('drops the VIP on the next tick when leadership is no longer valid, and takes it back when it is', async () => {
     const { provider, service, cb, elector } = setup();
     await service.start();
@@ -243,6 +269,18 @@ describe('VipService', () => {
     await jest.advanceTimersByTimeAsync(150);
     expect(fatal).toHaveLength(1);
     expect(String(fatal[0])).toMatch(/removing the virtual IP kept failing/);
+  });
+
+  it('after halt() (a fatal error) nothing adds the VIP again, not even a new leadership', async () => {
+    const { provider, service, cb } = setup();
+    await service.start();
+    await cb().onStartedLeading();
+    service.halt();
+    await provider.release(); // what the fatal path does next
+    await cb().onStartedLeading();
+    await jest.advanceTimersByTimeAsync(50);
+    expect(provider.present).toBe(false);
+    expect(provider.calls.filter((c) => c === 'acquire')).toHaveLength(1);
   });
 
   it('holds at once without leader election', async () => {

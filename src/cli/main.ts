@@ -131,7 +131,8 @@ function buildProgram(io: Io): Command {
 /** commander's message without the value of an unknown `--flag=value`: it may be a secret. */
 function commanderMessage(err: CommanderError): string {
   const message = err.message.replace(/^error: /, '');
-  const unknown = /^unknown option '(.*)'$/s.exec(message);
+  // commander may append a suggestion ("(Did you mean ...?)"): never echo anything after the name.
+  const unknown = /^unknown option '([^']*)'/.exec(message);
   return unknown ? `unknown option '${(unknown[1] as string).split('=')[0]}'` : message;
 }
 

@@ -401,6 +401,8 @@ export class Elector {
   private noteLatency(ms: number): void {
     this.renewLatency = ms;
     const slow = ms > this.cfg.renewDeadlineMs / 3;
+    // Warned again only after renewals were well under the threshold (a sixth of RD), not at every crossing.
+    if (ms < this.cfg.renewDeadlineMs / 6) this.slowWarned = false;
     if (slow && !this.slowWarned)
       this.log.warn(
         {
@@ -411,7 +413,7 @@ export class Elector {
         `renewing the lease took ${Math.round(ms)} ms, more than a third of the renew deadline: the API ` +
           'server is slow; raise --leaseRenewDuration (vip_renewdeadline) and --leaseDuration (vip_leaseduration)',
       );
-    this.slowWarned = slow;
+    if (slow) this.slowWarned = true;
   }
 
   /**

@@ -343,7 +343,7 @@ export class KubeLeaseStore implements LeaseStore {
     if (code === 403)
       return new LeaseForbiddenError(
         `RBAC forbids "${verb}" on leases.coordination.k8s.io in namespace ${this.namespace}; ` +
-          `kvip needs get, create, update, list and watch on leases (see \`kvip manifest rbac\`): ${detail}`,
+          `kvip needs get, create, update and watch on leases (see \`kvip manifest rbac\`): ${detail}`,
         verb,
         403,
       );

@@ -14,8 +14,8 @@ const CREATE_COMMENT =
 export function rbacManifest(config: Config): ManifestResult<RbacObject> {
   const metadata = () => ({ name: APP_NAME, namespace: config.namespace, labels: APP_LABELS });
   const serviceAccount: V1ServiceAccount = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata() };
-  // A watch or list that carries fieldSelector=metadata.name=<name> is authorized as a request for that
-  // name, so resourceNames covers kvip's watch as well as its GET and PUT.
+  // A watch that carries fieldSelector=metadata.name=<name> is authorized as a request for that name, so
+  // resourceNames covers kvip's watch as well as its GET and PUT. No list: kvip never lists.
   const role: V1Role = {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
@@ -25,7 +25,7 @@ export function rbacManifest(config: Config): ManifestResult<RbacObject> {
         apiGroups: ['coordination.k8s.io'],
         resources: ['leases'],
         resourceNames: [config.leaseName],
-        verbs: ['get', 'update', 'watch', 'list'],
+        verbs: ['get', 'update', 'watch'],
       },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
     ],

@@ -91,3 +91,30 @@ describe('a late acquire', () => {
     expect(a.elector.isLeader()).toBe(true);
   });
 });
+
+describe('slow renewals', () => {
+  it('warn once when a renewal takes more than RD / 3, again only after they were fast', async () => {
+    const sim = new Sim(PRESETS.reference);
+    let down = 1;
+    const a = sim.add('a', { up: () => 0, down: () => down, partitioned: false });
+    a.elector.start();
+    await sim.clock.advance(3 * RP);
+    const slowLines = () => sim.logged.filter((l) => /more than a third of the renew deadline/.test(l));
+    expect(slowLines()).toEqual([]);
+    down = RD / 3 + 100;
+    await sim.clock.advance(5 * RP);
+    expect(slowLines()).toHaveLength(1);
+    expect(slowLines()[0]).toMatch(/--leaseRenewDuration .*--leaseDuration/);
+    expect(a.elector.renewLatencyMs()).toBeGreaterThan(RD / 3);
+    down = RD / 3 - 100; // under the threshold, not well under: no new warning when it is slow again
+    await sim.clock.advance(3 * RP);
+    down = RD / 3 + 100;
+    await sim.clock.advance(3 * RP);
+    expect(slowLines()).toHaveLength(1);
+    down = 1;
+    await sim.clock.advance(3 * RP);
+    down = RD / 3 + 100;
+    await sim.clock.advance(3 * RP);
+    expect(slowLines()).toHaveLength(2);
+  });
+});

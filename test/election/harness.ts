@@ -41,6 +41,8 @@ export class Sim {
   readonly nodes: SimNode[] = [];
   /** How often a simulated provider repeats its announcement; default RetryPeriod / 2. */
   actEveryMs: number;
+  /** Warnings and errors the electors log, as "<node>: <message>". */
+  readonly logged: string[] = [];
 
   constructor(
     readonly timing: Omit<ElectorConfig, 'identity' | 'watch'>,
@@ -81,6 +83,12 @@ export class Sim {
         store: this.server.client(name, clock, link),
         clock,
         random: this.random,
+        log: {
+          debug() {},
+          info() {},
+          warn: (_o: object, m: string) => void this.logged.push(`${name}: ${m}`),
+          error: (_o: object, m: string) => void this.logged.push(`${name}: ${m}`),
+        },
         callbacks: {
           onStartedLeading: () => {
             node.events.push({ at: this.clock.now(), event: 'started' });

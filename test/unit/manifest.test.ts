@@ -294,7 +294,7 @@ describe('daemonset and rbac', () => {
         apiGroups: ['coordination.k8s.io'],
         resources: ['leases'],
         resourceNames: ['plunder-lock'],
-        verbs: ['get', 'update', 'watch', 'list'],
+        verbs: ['get', 'update', 'watch'],
       },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
     ]);

@@ -19,8 +19,8 @@ describeNetns('kvip start refuses before changing anything (netns)', () => {
   let before = '';
 
   /** The built CLI in `ns`, under `wrapper` (e.g. setpriv), without leader election: it would hold at once. */
-  function start(vip: string, wrapper: string[] = []) {
-    const argv = [...wrapper, process.execPath, BIN, 'start', '--vip', vip, '--interface', IF];
+  function start(vip: string, wrapper: string[] = [], extra: string[] = []) {
+    const argv = [...wrapper, process.execPath, BIN, 'start', '--vip', vip, '--interface', IF, ...extra];
     const r = spawnSync('ip', ['netns', 'exec', ns, ...argv], {
       encoding: 'utf8',
       env: { PATH: process.env.PATH },
@@ -67,6 +67,14 @@ describeNetns('kvip start refuses before changing anything (netns)', () => {
     } finally {
       sh(`ip netns exec ${ns} sysctl -qw net.ipv6.conf.${IF}.disable_ipv6=0`);
     }
+  });
+
+  it('a stale VIP from an earlier run is removed first, even when the kubeconfig check then exits 2', () => {
+    sh(`ip -n ${ns} addr add 198.51.100.10/32 dev ${IF}`); // what a SIGKILLed run left behind
+    const r = start('198.51.100.10', [], ['--leaderElection', '--k8sConfigPath', '/nonexistent/admin.conf']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^kvip: --k8sConfigPath \/nonexistent\/admin.conf: cannot read the kubeconfig/m);
+    // afterEach: the addresses are what they were before the stale VIP was added.
   });
 
   it('a VIP that is not an address: names --vip', () => {

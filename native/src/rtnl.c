@@ -12,7 +12,8 @@
  * cost ~0.5 ms of CPU and its garbage), and it loaded ~2 MB of code for the few messages kvip sends.
  *
  *   linkIndex(ifname: string): number                     if_nametoindex; ENODEV when there is none
- *   addressAdd(ifindex, family: 4 | 6, address: Buffer, prefix, label: string | null, nodad: boolean): void
+ *   addressAdd(ifindex, family: 4 | 6, address: Buffer, prefix, label: string | null, nodad: boolean,
+ *              scope?: 0 | 254): void
  *   addressDelete(ifindex, family: 4 | 6, address: Buffer, prefix): void
  *   (the dumps, links() and addresses(), are in rtnl_dump.c)
  *
@@ -253,6 +254,18 @@ static napi_value address_add(napi_env env, napi_callback_info info) {
   bool nodad = false;
   if (napi_get_value_bool(env, argv[5], &nodad) != napi_ok)
     return kvip_throw_type(env, "addressAdd: nodad must be a boolean");
+  /* Optional 7th argument: the scope (RT_SCOPE_HOST for an Elastic IP on lo, so it is never picked as the
+   * source of traffic to other hosts). Absent or undefined: universe. */
+  size_t argc7 = 7;
+  napi_value argv7[7];
+  if (napi_get_cb_info(env, info, &argc7, argv7, NULL, NULL) != napi_ok)
+    return kvip_throw_type(env, "addressAdd: bad arguments");
+  if (argc7 >= 7 && napi_typeof(env, argv7[6], &t) == napi_ok && t != napi_undefined) {
+    uint32_t scope = 0;
+    if (!kvip_get_u32(env, argv7[6], &scope) || (scope != RT_SCOPE_UNIVERSE && scope != RT_SCOPE_HOST))
+      return kvip_throw_type(env, "addressAdd: scope must be 0 (universe) or 254 (host)");
+    req.ifa.ifa_scope = (unsigned char)scope;
+  }
 
   req.nh.nlmsg_type = RTM_NEWADDR;
   req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;

@@ -26,6 +26,8 @@ export interface NativeAddon {
     prefix: number,
     label: string | null,
     nodad: boolean,
+    /** 0 universe (default), 254 host. */
+    scope?: number,
   ): void;
   /** Synchronous RTM_DELADDR: EADDRNOTAVAIL when absent. */
   addressDelete(ifindex: number, family: 4 | 6, address: Uint8Array, prefix: number): void;

@@ -35,6 +35,8 @@ export interface AddOptions {
    * IPv6, which has no labels.
    */
   label?: string;
+  /** 'host' for an address on lo that must never become the source of outgoing traffic. */
+  scope?: 'universe' | 'host';
 }
 
 export type VipAddressErrorCode =
@@ -128,6 +130,7 @@ export class AddressManager {
         prefix,
         address: addr.bytes,
         ...(label !== undefined ? { label } : {}),
+        ...(opts.scope === 'host' ? { scope: 'host' as const } : {}),
         nodad: addr.family === 6,
       });
       return 'added';

@@ -20,7 +20,12 @@ export interface LinkState {
 export interface AddressPort {
   link(ifname: string): Promise<LinkState>;
   has(ifname: string, ip: string, prefix: number): Promise<boolean>;
-  add(ifname: string, ip: string, prefix: number, opts: { label?: string }): Promise<unknown>;
+  add(
+    ifname: string,
+    ip: string,
+    prefix: number,
+    opts: { label?: string; scope?: 'universe' | 'host' },
+  ): Promise<unknown>;
   remove(ifname: string, ip: string, prefix: number): Promise<unknown>;
   find(ip: string): Promise<{ ifname: string; prefix: number }[]>;
 }

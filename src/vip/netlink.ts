@@ -50,6 +50,8 @@ export interface AddressRequest {
   label?: string;
   /** IFA_F_NODAD (IPv6). */
   nodad?: boolean;
+  /** 'host': never chosen as the source address for other hosts (an Elastic IP on lo). Default universe. */
+  scope?: 'universe' | 'host';
 }
 
 /** What AddressManager needs from rtnetlink; a fake implements it in unit tests. */
@@ -75,6 +77,7 @@ export interface RtnlPort {
 const IFF_UP = 0x1;
 const IFF_LOWER_UP = 0x10000;
 const IFA_F_NODAD = 0x02;
+const RT_SCOPE_HOST = 254; // linux/rtnetlink.h
 const IFA_F_DADFAILED = 0x08;
 const IFA_F_TENTATIVE = 0x40;
 
@@ -163,6 +166,7 @@ class NativeRtnlPort implements RtnlPort {
         req.prefix,
         req.label ?? null,
         req.nodad === true,
+        req.scope === 'host' ? RT_SCOPE_HOST : undefined,
       ),
     );
   }

@@ -116,6 +116,28 @@ describeNetns('AddressManager in a network namespace (real rtnetlink)', () => {
     expect(ipAddrs(ns, IF, '-4')).toEqual([]);
   });
 
+  it('binds an Elastic IP to lo with scope host (IPv4; IPv6 keeps the scope of the address), and removes it', async () => {
+    sh(`ip -n ${ns} link set lo up`);
+    const r = await inNs(ns, [
+      ['add', 'lo', '203.0.113.100', 32, { scope: 'host' }],
+      ['add', 'lo', '2001:db8::100', 128, { scope: 'host' }],
+    ]);
+    expect(r.map((x) => (x.ok ? x.value : x.code))).toEqual(['added', 'added']);
+    const scopes = (family: '-4' | '-6', ip: string) =>
+      (ipAddrs(ns, 'lo', family) as (IpAddr & { scope?: string })[])
+        .filter((a) => a.local === ip)
+        .map((a) => a.scope);
+    expect(scopes('-4', '203.0.113.100')).toEqual(['host']);
+    // IPv6 takes its scope from the address itself (the kernel ignores the one asked for): global.
+    expect(scopes('-6', '2001:db8::100')).toEqual(['global']);
+    const d = await inNs(ns, [
+      ['remove', 'lo', '203.0.113.100', 32],
+      ['remove', 'lo', '2001:db8::100', 128],
+    ]);
+    expect(d.map((x) => (x.ok ? x.value : x.code))).toEqual(['removed', 'removed']);
+    expect(scopes('-4', '203.0.113.100')).toEqual([]);
+  });
+
   it('remove only takes the exact prefix', async () => {
     sh(`ip -n ${ns} addr add 198.51.100.20/24 dev ${IF}`);
     try {

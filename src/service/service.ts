@@ -105,7 +105,10 @@ export class VipService {
           await this.converge();
           if (this.holding) throw new Error('the virtual IP is still on this node');
         },
-        onNewLeader: (identity) => log.info({ leader: identity }, `new leader elected: ${identity}`),
+        onNewLeader: (identity) => {
+          log.info({ leader: identity }, `new leader elected: ${identity}`);
+          provider.leaderChanged?.(identity);
+        },
         onFatal: (err) => this.opts.onFatal?.(err),
       });
       this.elector.start();
@@ -203,7 +206,7 @@ export class VipService {
         }
       } else {
         try {
-          await provider.release();
+          await provider.release(this.stopping ? 'shutdown' : 'lost');
           this.holding = false;
           this.dropFailingSince = null;
         } catch (err) {

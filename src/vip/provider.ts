@@ -13,13 +13,20 @@ export interface VipProvider {
   prepare(): Promise<void>;
   /** Take the VIP: this node leads (or runs without election). Idempotent. */
   acquire(): Promise<void>;
-  /** Let the VIP go: leadership ended, or shutdown (before the lease is released). Idempotent. */
-  release(): Promise<void>;
+  /**
+   * Let the VIP go: leadership ended ('lost'), or the process is stopping ('shutdown', before the lease is
+   * released). Idempotent.
+   */
+  release(reason?: ReleaseReason): Promise<void>;
   /** While holding: repair drift (address removed by someone, link down/up). Cheap when nothing drifted. */
   reconcile(): Promise<void>;
   /** Free what prepare/acquire opened (sockets). After release on shutdown. */
   close(): Promise<void>;
+  /** The elector saw a new leader (this node or another); a provider may refresh what it knows. */
+  leaderChanged?(identity: string): void;
 }
+
+export type ReleaseReason = 'lost' | 'shutdown';
 
 /** A provider refused to take the VIP because this node's leadership was not valid at that instant. */
 export class NotLeadingError extends Error {

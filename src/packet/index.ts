@@ -1,0 +1,11 @@
+export {
+  MetalClient,
+  type MetalClientOptions,
+  type CallOptions,
+  type Query,
+  type UnassignResult,
+  type CreateBgpSessionResult,
+} from './client.js';
+export { MetalApiError, MetalCallAbortedError, type MetalApiErrorInit } from './errors.js';
+export { lastSegment } from './types.js';
+export type * from './types.js';

@@ -12,6 +12,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { isIPv6 } from 'node:net';
 import { type Answer, FaultState } from './faults.js';
 import { errors, match, type Reply } from './handlers.js';
+import { network } from './ip.js';
 import * as render from './render.js';
 import { MetalStore } from './store.js';
 import type { MetalFake, MetalFakeOptions, MetalRequest } from './types.js';
@@ -92,7 +93,7 @@ export async function startMetalFake(o: MetalFakeOptions): Promise<MetalFake> {
     });
   }
 
-  /** Answers an injected fault; false when the request should be served normally. */
+  /** Answers (or, for hang and reset, does not answer) with an injected fault. */
   function answerFault(req: IncomingMessage, res: ServerResponse, rec: MetalRequest, a: Answer): void {
     switch (a.kind) {
       case 'hang':
@@ -228,7 +229,7 @@ export async function startMetalFake(o: MetalFakeOptions): Promise<MetalFake> {
     },
     addReservation: (projectId, r) => {
       const x = store.addReservation(projectId, r);
-      return { id: x.id, address: r.address.split('/')[0]! };
+      return { id: x.id, address: network(x.block) };
     },
     assign: (address, deviceId) => {
       const res = store.assign(deviceId, address, true);

@@ -190,15 +190,15 @@ export class MetalStore {
     return a;
   }
 
-  /** POST /devices/{id}/ips: the API's checks, in the order the API answers them. */
+  /** POST /devices/{id}/ips with the API's checks; out of band skips only the release lag. */
   assign(deviceId: string, input: string, outOfBand = false): AssignResult {
     const device = this.devices.get(deviceId);
     if (!device) throw new Error(`metal fake: no device ${deviceId}`);
     const block = parseBlock(input);
     if (!block) return { ok: false, error: 'badAddress' };
-    const r = this.reservationFor(input.split('/')[0]!, outOfBand ? undefined : device.projectId);
+    const r = this.reservationFor(input.split('/')[0]!, device.projectId);
     if (!r || !contains(r.block, block)) return { ok: false, error: 'noReservation' };
-    if (!outOfBand && r.metro !== device.metro) return { ok: false, error: 'wrongMetro' };
+    if (r.metro !== device.metro) return { ok: false, error: 'wrongMetro' };
     const address = nth(block, 0);
     if ([...this.assignments.values()].some((a) => overlaps(a.block, block)))
       return { ok: false, error: 'taken' };

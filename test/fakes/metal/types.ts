@@ -32,6 +32,7 @@ export interface FaultRule {
   match?: FaultMatch;
 }
 
+/** Faults hit both listeners: match.path '/metadata' picks the metadata service, '/metal/v1' the API. */
 export interface MetalFaults {
   /** Delays every matching answer (also the faulted ones below). */
   latencyMs?: FaultRule & { ms: number };
@@ -148,7 +149,7 @@ export interface MetalFake {
   addProject(p: { name: string; id?: string }): { id: string; name: string };
   addDevice(projectId: string, d: DeviceInput): { id: string; hostname: string };
   addReservation(projectId: string, r: ReservationInput): { id: string; address: string };
-  /** Out-of-band assignment (no lag, no 422 checks except an unknown address or device). */
+  /** Out-of-band assignment: the API's rules but no release lag; throws where the API would refuse. */
   assign(address: string, deviceId: string): { id: string };
   /** Device id the address is assigned to now. */
   holder(address: string): string | undefined;

@@ -30,6 +30,7 @@ export interface Settings {
   packetKeyFile: string;
   packetProject: string;
   packetProjectID: string;
+  packetDeviceID: string;
   packetAPIURL: string;
   packetMetadataURL: string;
   packetSecret: string;

@@ -186,6 +186,15 @@ export const OPTIONS = {
     group: 'packet',
     placeholder: 'uuid',
   },
+  packetDeviceID: {
+    flags: ['--packetDeviceID'],
+    env: ['vip_packetdeviceid'],
+    format: 'uuid-or-empty',
+    default: '',
+    doc: "UUID of this server in Metal (default: asked of the metadata service, else this host's exact name in the project)",
+    group: 'packet',
+    placeholder: 'uuid',
+  },
   packetAPIURL: {
     flags: ['--packetAPIURL', '--metalAPIURL'],
     env: ['vip_packetapiurl', 'METAL_API_URL'],

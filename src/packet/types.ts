@@ -41,6 +41,8 @@ export type MetalIpReservationType = 'global_ipv4' | 'public_ipv4' | 'private_ip
 export interface MetalIpReservation {
   id: string;
   address: string;
+  /** The block's first address (the same as `address` for a /32). */
+  network?: string;
   cidr: number;
   address_family?: 4 | 6;
   type: MetalIpReservationType | (string & {});

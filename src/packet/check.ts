@@ -1,0 +1,106 @@
+// `kvip check --packet`: the Metal part of the preflight. Every step is a read (GET) and each one that can
+// run does, so one run shows everything that is wrong; a step that depends on a failed one says so.
+import { hostname } from 'node:os';
+import type { Config } from '../config/index.js';
+import { ConfigError } from '../config/index.js';
+import type { Logger } from '../log.js';
+import { MetalFloatingIps } from './floating-ip.js';
+import { resolveDevice, resolveProject, type MetalDeviceRef, type MetalProjectRef } from './identity.js';
+import { explainMetalError, metalClient, readMetalToken } from './setup.js';
+
+export interface CheckRow {
+  check: string;
+  ok: boolean;
+  /** What was found, or what is wrong and what to do. */
+  detail: string;
+}
+
+const SOURCE: Record<MetalDeviceRef['source'], string> = {
+  flag: 'from --packetDeviceID',
+  metadata: 'from the metadata service',
+  hostname: 'by its exact host name',
+};
+
+function why(err: unknown): string {
+  return explainMetalError(err) ?? (err instanceof Error ? err.message : String(err));
+}
+
+export async function checkPacket(config: Config, log: Logger): Promise<CheckRow[]> {
+  const rows: CheckRow[] = [];
+  let token: string;
+  try {
+    token = readMetalToken(config);
+  } catch (err) {
+    rows.push({
+      check: 'Metal API token',
+      ok: false,
+      detail: err instanceof ConfigError ? err.message : why(err),
+    });
+    return rows;
+  }
+  const client = metalClient(config, token, log);
+  let project: MetalProjectRef | undefined;
+  try {
+    project = await resolveProject(client, {
+      projectID: config.packetProjectID,
+      projectName: config.packetProject,
+    });
+    rows.push({ check: 'Metal API token', ok: true, detail: `accepted by ${config.packetAPIURL}` });
+    rows.push({ check: 'project', ok: true, detail: `${project.name} (${project.id})` });
+  } catch (err) {
+    const tokenRefused = /\(401\)/.test(why(err));
+    rows.push({ check: 'Metal API token', ok: !tokenRefused, detail: tokenRefused ? why(err) : 'accepted' });
+    if (!tokenRefused) rows.push({ check: 'project', ok: false, detail: why(err) });
+    return rows;
+  }
+  let device: MetalDeviceRef | undefined;
+  try {
+    device = await resolveDevice(client, {
+      deviceID: config.packetDeviceID,
+      metadataURL: config.packetMetadataURL,
+      hostname: hostname(),
+      projectId: project.id,
+      log,
+    });
+    rows.push({
+      check: 'this server',
+      ok: true,
+      detail: `${device.hostname} (${device.id}), ${SOURCE[device.source]}`,
+    });
+  } catch (err) {
+    rows.push({ check: 'this server', ok: false, detail: why(err) });
+  }
+  try {
+    const eip = await new MetalFloatingIps(client, project.id).findReservation(config.vip);
+    const metroOk = eip.metro === undefined || device?.metro === undefined || eip.metro === device.metro;
+    rows.push({
+      check: 'Elastic IP',
+      ok: metroOk,
+      detail: metroOk
+        ? `${eip.address}/${eip.cidr} (${eip.type}${eip.metro ? `, metro ${eip.metro}` : ''})`
+        : `${eip.address} is reserved in metro ${eip.metro} but this server is in ${device?.metro}: an Elastic IP only moves within its metro`,
+    });
+    const holders = eip.holders.map((h) =>
+      h.deviceId === device?.id ? `${h.deviceId} (this server)` : h.deviceId,
+    );
+    rows.push({
+      check: 'assigned to',
+      ok: eip.holders.length <= 1,
+      detail:
+        eip.holders.length === 0
+          ? 'nobody yet (the leader assigns it)'
+          : eip.holders.length === 1
+            ? (holders[0] as string)
+            : `${holders.join(', ')}: more than one assignment; remove all but one in the Metal console`,
+    });
+  } catch (err) {
+    rows.push({ check: 'Elastic IP', ok: false, detail: why(err) });
+  }
+  return rows;
+}
+
+/** The rows as a table: one line each, ✓ or ✗, the check, what was found or what to do. */
+export function formatCheck(rows: CheckRow[]): string {
+  const width = Math.max(...rows.map((r) => r.check.length));
+  return rows.map((r) => `${r.ok ? '✓' : '✗'} ${r.check.padEnd(width)}  ${r.detail}`).join('\n') + '\n';
+}

@@ -14,6 +14,8 @@ import { ElectionConfigError, KubeConfigError, LeaseForbiddenError } from '../el
 import { kubeVipOnlyWarnings } from '../config/kube-vip.js';
 import { addKubeVipOptions, addSchemaOptions, kubeVipFlags, rawInput } from './options.js';
 import { runStart } from '../service/run.js';
+import { checkPacket, formatCheck } from '../packet/check.js';
+import { createLogger } from '../log.js';
 import { VipAddressError } from '../vip/address.js';
 
 import { EXIT_FAILED, EXIT_NOT_IMPLEMENTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
@@ -102,12 +104,6 @@ function buildProgram(io: Io): Command {
     RBAC_KEYS,
   ).action(emit('manifest-rbac', RBAC_KEYS, rbacManifest));
 
-  const notYet = (purpose: Purpose) =>
-    function (this: Command) {
-      load(this, RUNTIME_KEYS, purpose);
-      io.err(`kvip ${purpose}: not implemented yet\n`);
-      throw new ExitRequest(EXIT_NOT_IMPLEMENTED);
-    };
   // `manager` is kube-vip's name for it, so a kube-vip manifest's args work unchanged.
   withOptions(
     program.command('start').alias('manager').description('run kvip: elect a leader and hold the VIP'),
@@ -124,7 +120,16 @@ function buildProgram(io: Io): Command {
   withOptions(
     program.command('check').description('tell what is wrong before anything is changed'),
     RUNTIME_KEYS,
-  ).action(notYet('check'));
+  ).action(async function (this: Command) {
+    const config = load(this, RUNTIME_KEYS, 'check');
+    if (!config.packet) {
+      io.err('kvip check: only the Metal part (--packet) is implemented so far\n');
+      throw new ExitRequest(EXIT_NOT_IMPLEMENTED);
+    }
+    const rows = await checkPacket(config, createLogger('silent'));
+    io.out(formatCheck(rows));
+    if (rows.some((r) => !r.ok)) throw new ExitRequest(EXIT_USAGE);
+  });
   return program;
 }
 

@@ -7,10 +7,10 @@ import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { ConfigError, type Config } from '../config/index.js';
 import { AddressManager, VipAddressError } from '../vip/address.js';
-import { ArpProvider } from '../vip/arp.js';
-import { gratuitousArp, unsolicitedNa } from '../vip/frames.js';
 import { removeStaleVip } from '../vip/stale.js';
-import { closePacket, openPacket, sendPacket } from '../native/index.js';
+import { preparePacket, type PacketSetup } from '../packet/setup.js';
+import { buildProvider } from './providers.js';
+import { leaseIdentity } from './identity.js';
 import { CAP_NET_ADMIN, CAP_NET_RAW, missingCapabilities } from './capabilities.js';
 import { createLogger, type Logger } from '../log.js';
 import { VipService, withTimeout } from './service.js';
@@ -37,7 +37,7 @@ function ipv6Disabled(ifname: string): boolean {
 }
 
 export async function runStart(config: Config, io: RunIo): Promise<number> {
-  if (config.mode === 'packet-eip' || config.mode === 'bgp') {
+  if (config.mode === 'bgp') {
     io.err(`kvip start: the ${config.mode} provider is not implemented yet\n`);
     return EXIT_NOT_IMPLEMENTED;
   }
@@ -57,8 +57,17 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
     addresses.close();
     election?.close();
   };
+  let packet: PacketSetup | undefined;
   try {
-    await removeStaleVip(addresses, config.vip, log);
+    // In Packet mode the VIP is on lo on every node: a restart must not take it from the node the network
+    // routes it to. Anywhere else it is stale.
+    await removeStaleVip(
+      addresses,
+      config.vip,
+      log,
+      config.mode === 'packet-eip' ? config.interface : undefined,
+    );
+    if (config.mode === 'packet-eip') packet = await preparePacket(config, log);
     if (config.leaderElection) election = await prepareElection(config, io, log);
     await addresses.link(config.interface);
     if (isIP(config.vip) === 6 && ipv6Disabled(config.interface))
@@ -84,18 +93,17 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
 
   // The provider reads the service's predicate, which exists once the service does (before it starts).
   const leading = { now: (): boolean => false };
-  const provider = new ArpProvider({
-    ifname: config.interface,
-    vip: config.vip,
-    prefix: config.prefixLength,
-    announce: config.arp,
-    arpRateMs: config.arpRate,
-    addresses,
-    packets: { open: openPacket, send: (fd, frame) => void sendPacket(fd, frame), close: closePacket },
-    frame: isIP(config.vip) === 6 ? unsolicitedNa : gratuitousArp,
-    log,
-    leadingNow: () => leading.now(),
-  });
+  const provider = buildProvider(
+    config,
+    {
+      addresses,
+      log,
+      leadingNow: () => leading.now(),
+      identity: leaseIdentity(config),
+      ...(packet ? { packet } : {}),
+    },
+    io.env,
+  );
   const service = new VipService({
     provider,
     elector: election?.elector,

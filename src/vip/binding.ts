@@ -14,6 +14,12 @@ export interface LocalBindingOptions {
   prefix: number;
   addresses: Pick<AddressPort, 'add' | 'has' | 'remove'>;
   log: Logger;
+  /**
+   * Leave the address on lo when kvip stops (Packet mode): until the next leader moves the Elastic IP, the
+   * network still routes it here, and this node keeps answering instead of dropping it. The next start
+   * removes it and binds it again.
+   */
+  keepOnClose?: boolean;
 }
 
 export class LocalBinding implements VipProvider {
@@ -49,9 +55,9 @@ export class LocalBinding implements VipProvider {
     await this.bind();
   }
 
-  /** On shutdown, after the lease is released: leave no address behind. */
+  /** On shutdown, after the lease is released: no address left behind, unless keepOnClose. */
   async close(): Promise<void> {
-    if (!this.bound) return;
+    if (!this.bound || this.o.keepOnClose === true) return;
     this.bound = false;
     await this.o.addresses.remove(this.o.ifname, this.o.vip, this.o.prefix);
   }

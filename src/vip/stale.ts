@@ -7,8 +7,11 @@ export async function removeStaleVip(
   addresses: Pick<AddressPort, 'find' | 'remove'>,
   vip: string,
   log: Logger,
+  /** An interface where the VIP belongs on every node (lo in Packet mode): left alone. */
+  keepOn?: string,
 ): Promise<void> {
   for (const stale of await addresses.find(vip)) {
+    if (stale.ifname === keepOn) continue;
     await addresses.remove(stale.ifname, vip, stale.prefix);
     log.warn({ vip, interface: stale.ifname }, 'removed a stale virtual IP left by an earlier run');
   }

@@ -71,6 +71,21 @@ test('the address is on lo (scope host) from prepare on, before the mover acts, 
   ]);
 });
 
+test('Packet mode keeps the address on lo when kvip stops (traffic still routed here is answered)', async () => {
+  const addresses = new FakeAddresses();
+  const binding = new LocalBinding({
+    ifname: 'lo',
+    vip: '203.0.113.100',
+    prefix: 32,
+    addresses,
+    log,
+    keepOnClose: true,
+  });
+  await binding.prepare();
+  await binding.close();
+  expect(addresses.on.get('lo 203.0.113.100/32')).toBe('host');
+});
+
 test('reconcile puts back an address someone removed', async () => {
   const addresses = new FakeAddresses();
   const binding = new LocalBinding({ ifname: 'lo', vip: '203.0.113.100', prefix: 32, addresses, log });

@@ -1,0 +1,70 @@
+// Providers composed by mode, so that the elector and the service never know which one runs:
+//   arp / address-only  the VIP on --interface (+ gratuitous ARP / unsolicited NA)
+//   packet-eip          the VIP on lo on every node + the Elastic IP mover (Metal API)
+//   bgp                 comes with the BGP speaker
+import { isIP } from 'node:net';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../log.js';
+import { closePacket, openPacket, sendPacket } from '../native/index.js';
+import type { PacketSetup } from '../packet/setup.js';
+import type { AddressManager } from '../vip/address.js';
+import { ArpProvider } from '../vip/arp.js';
+import { LocalBinding } from '../vip/binding.js';
+import { ComposedProvider } from '../vip/compose.js';
+import { FloatingIpMover } from '../vip/floating-ip-mover.js';
+import { gratuitousArp, unsolicitedNa } from '../vip/frames.js';
+import type { VipProvider } from '../vip/provider.js';
+
+export interface ProviderDeps {
+  addresses: AddressManager;
+  log: Logger;
+  /** This node's leadership is valid now (the service's predicate, read before every change). */
+  leadingNow: () => boolean;
+  /** This node's identity in the Lease. */
+  identity: string;
+  packet?: PacketSetup;
+}
+
+/**
+ * Unassign the Elastic IP on SIGTERM (bounded) instead of leaving it for the next leader. Off: leaving it
+ * had the shorter outage (README, "Equinix Metal"); the switch stays for the benchmark that compares them.
+ */
+export const UNASSIGN_ON_SHUTDOWN_ENV = 'KVIP_PACKET_UNASSIGN_ON_SHUTDOWN';
+
+export function buildProvider(config: Config, d: ProviderDeps, env: NodeJS.ProcessEnv): VipProvider {
+  const single = isIP(config.vip) === 6 ? 128 : 32;
+  if (config.mode === 'packet-eip') {
+    if (!d.packet) throw new Error('packet mode without its Metal setup');
+    const binding = new LocalBinding({
+      ifname: config.interface,
+      vip: config.vip,
+      prefix: single,
+      addresses: d.addresses,
+      log: d.log,
+    });
+    const mover = new FloatingIpMover({
+      cloud: d.packet.cloud,
+      address: config.vip,
+      deviceId: d.packet.device.id,
+      identity: d.identity,
+      leadingNow: d.leadingNow,
+      log: d.log,
+      ...(env[UNASSIGN_ON_SHUTDOWN_ENV] === '1' ? { unassignOnShutdownMs: 2000 } : {}),
+    });
+    return new ComposedProvider('packet-eip', [binding, mover]);
+  }
+  if (config.mode === 'arp' || config.mode === 'address-only')
+    return new ArpProvider({
+      ifname: config.interface,
+      vip: config.vip,
+      prefix: config.prefixLength,
+      announce: config.arp,
+      arpRateMs: config.arpRate,
+      addresses: d.addresses,
+      packets: { open: openPacket, send: (fd, frame) => void sendPacket(fd, frame), close: closePacket },
+      frame: isIP(config.vip) === 6 ? unsolicitedNa : gratuitousArp,
+      log: d.log,
+      leadingNow: d.leadingNow,
+    });
+  throw new Error(`no provider for mode ${config.mode}`);
+}

@@ -72,6 +72,12 @@ export interface VipEvent {
 export interface RigOptions {
   family: 4 | 6;
   nodes?: number;
+  /**
+   * A router namespace `rt` between the client and the nodes (IPv4 only): the client sits on its own link
+   * (203.0.113.0/28) and reaches the VIP (203.0.113.100, an Elastic IP) only through the router's route for
+   * it, which whoever plays the cloud re-points (metal-rig.ts). The nodes route the client's link via rt.
+   */
+  router?: boolean;
 }
 
 function wallMs(stamp: string): number {
@@ -92,11 +98,14 @@ export class Rig {
   /** Runs of kvip per node: each run logs to its own file. */
   private readonly runs = new Map<string, number>();
   private readonly family: 4 | 6;
+  readonly router: boolean;
 
   private constructor(o: RigOptions) {
     this.family = o.family;
+    this.router = o.router === true;
+    if (this.router && o.family !== 4) throw new Error('the router rig is IPv4 only');
     this.nodes = Array.from({ length: o.nodes ?? 3 }, (_, i) => `n${i + 1}`);
-    this.vip = o.family === 6 ? '2001:db8::100' : '198.51.100.100';
+    this.vip = this.router ? '203.0.113.100' : o.family === 6 ? '2001:db8::100' : '198.51.100.100';
     this.apiAddress = o.family === 6 ? '2001:db8::2' : '198.51.100.2';
   }
 
@@ -138,10 +147,15 @@ export class Rig {
     return rig;
   }
 
+  /** Every namespace of the rig but the bridge. */
+  private hosts(): string[] {
+    return [...this.nodes, 'api', 'cl', ...(this.router ? ['rt'] : [])];
+  }
+
   private build(): void {
     const br = this.ns('br');
-    const hosts = [...this.nodes, 'api', 'cl'];
-    for (const h of [br, ...hosts.map((h) => this.ns(h))]) {
+    const hosts = this.hosts().filter((h) => !(this.router && h === 'cl'));
+    for (const h of [br, ...this.hosts().map((h) => this.ns(h))]) {
       ip(['netns', 'add', h]);
       alive.add(h);
       ip(['-n', h, 'link', 'set', 'lo', 'up']);
@@ -156,11 +170,58 @@ export class Rig {
       ip(['link', 'set', outer, 'netns', br]);
       ip(['-n', br, 'link', 'set', outer, 'master', 'br0', 'up']);
       ip(['-n', this.ns(h), 'link', 'set', inner, 'name', 'eth0']);
-      const hostIndex = h === 'api' ? 2 : h === 'cl' ? 3 : 10 + Number(h.slice(1));
+      const hostIndex = h === 'rt' ? 1 : h === 'api' ? 2 : h === 'cl' ? 3 : 10 + Number(h.slice(1));
       const add = ['-n', this.ns(h), 'addr', 'add', this.addr(hostIndex), 'dev', 'eth0'];
       ip(this.family === 6 ? [...add, 'nodad'] : add);
       ip(['-n', this.ns(h), 'link', 'set', 'eth0', 'up']);
     });
+    if (this.router) this.buildRouter();
+  }
+
+  /** rt: eth0 on the bridge (198.51.100.1), eth1 to the client (203.0.113.1/28); forwarding, no rp_filter. */
+  private buildRouter(): void {
+    const rt = this.ns('rt');
+    const cl = this.ns('cl');
+    ip(['link', 'add', `${this.tag}rc`, 'type', 'veth', 'peer', 'name', `${this.tag}cr`]);
+    ip(['link', 'set', `${this.tag}rc`, 'netns', rt]);
+    ip(['link', 'set', `${this.tag}cr`, 'netns', cl]);
+    ip(['-n', rt, 'link', 'set', `${this.tag}rc`, 'name', 'eth1']);
+    ip(['-n', cl, 'link', 'set', `${this.tag}cr`, 'name', 'eth0']);
+    ip(['-n', rt, 'addr', 'add', '203.0.113.1/28', 'dev', 'eth1']);
+    ip(['-n', cl, 'addr', 'add', '203.0.113.3/28', 'dev', 'eth0']);
+    ip(['-n', rt, 'link', 'set', 'eth1', 'up']);
+    ip(['-n', cl, 'link', 'set', 'eth0', 'up']);
+    // The client reaches the VIP, and only the VIP, through the router; the nodes answer it the same way.
+    ip(['-n', cl, 'route', 'add', `${this.vip}/32`, 'via', '203.0.113.1']);
+    for (const n of this.nodes)
+      ip(['-n', this.ns(n), 'route', 'add', '203.0.113.0/28', 'via', '198.51.100.1']);
+    for (const h of [rt, ...this.nodes.map((n) => this.ns(n))])
+      for (const key of ['net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0'])
+        execFileSync('ip', ['netns', 'exec', h, 'sysctl', '-qw', key], { stdio: 'ignore' });
+    execFileSync('ip', ['netns', 'exec', rt, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'], { stdio: 'ignore' });
+  }
+
+  /** The router's next hop for the VIP ('' when it has no route: nobody gets the traffic). */
+  routeVia(): string {
+    const out = ip(['-n', this.ns('rt'), '-j', 'route', 'show', `${this.vip}/32`]);
+    const [r] = JSON.parse(out || '[]') as { gateway?: string }[];
+    return r?.gateway ?? '';
+  }
+
+  /** Point the router's route for the VIP at `gateway`, or remove it (''). */
+  setRoute(gateway: string): void {
+    if (gateway === '') {
+      try {
+        ip(['-n', this.ns('rt'), 'route', 'del', `${this.vip}/32`]);
+      } catch {
+        // no route
+      }
+    } else ip(['-n', this.ns('rt'), 'route', 'replace', `${this.vip}/32`, 'via', gateway]);
+  }
+
+  /** The address of `node` on the bridge. */
+  nodeAddress(node: string): string {
+    return this.addr(10 + Number(node.slice(1))).split('/')[0] as string;
   }
 
   private spawnIn(
@@ -186,7 +247,7 @@ export class Rig {
     return child;
   }
 
-  private spawnReady(
+  spawnReady(
     host: string,
     logName: string,
     args: string[],
@@ -274,7 +335,7 @@ export class Rig {
       '--vip',
       this.vip,
       '--interface',
-      'eth0',
+      this.router ? 'lo' : 'eth0',
       '--leaderElection',
       '--nodeName',
       node,
@@ -400,10 +461,11 @@ export class Rig {
     });
   }
 
-  /** Which nodes have the VIP on eth0 right now. */
+  /** Which nodes have the VIP on eth0 (lo in the router rig) right now. */
   holders(): string[] {
+    const dev = this.router ? 'lo' : 'eth0';
     return this.nodes.filter((n) =>
-      ip(['-n', this.ns(n), '-j', 'addr', 'show', 'dev', 'eth0']).includes(`"${this.vip}"`),
+      ip(['-n', this.ns(n), '-j', 'addr', 'show', 'dev', dev]).includes(`"${this.vip}"`),
     );
   }
 
@@ -547,7 +609,7 @@ export class Rig {
   async destroy(): Promise<void> {
     for (const child of this.children) child.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 50));
-    for (const h of [this.ns('br'), ...[...this.nodes, 'api', 'cl'].map((x) => this.ns(x))]) {
+    for (const h of [this.ns('br'), ...this.hosts().map((x) => this.ns(x))]) {
       try {
         ip(['netns', 'del', h]);
       } catch {

@@ -5,7 +5,14 @@ import type { Config } from '../config/index.js';
 import { ConfigError } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { MetalFloatingIps } from './floating-ip.js';
-import { resolveDevice, resolveProject, type MetalDeviceRef, type MetalProjectRef } from './identity.js';
+import {
+  MetalIdentityError,
+  resolveDevice,
+  resolveProject,
+  type MetalDeviceRef,
+  type MetalProjectRef,
+} from './identity.js';
+import { MetalApiError } from './errors.js';
 import { explainMetalError, metalClient, readMetalToken } from './setup.js';
 
 export interface CheckRow {
@@ -48,9 +55,21 @@ export async function checkPacket(config: Config, log: Logger): Promise<CheckRow
     rows.push({ check: 'Metal API token', ok: true, detail: `accepted by ${config.packetAPIURL}` });
     rows.push({ check: 'project', ok: true, detail: `${project.name} (${project.id})` });
   } catch (err) {
-    const tokenRefused = /\(401\)/.test(why(err));
-    rows.push({ check: 'Metal API token', ok: !tokenRefused, detail: tokenRefused ? why(err) : 'accepted' });
-    if (!tokenRefused) rows.push({ check: 'project', ok: false, detail: why(err) });
+    // The token counts as good only when the API answered it: a project that is not found says so, a
+    // 401 says the opposite, and anything else (unreachable, 5xx) leaves it unknown.
+    const answered = err instanceof MetalIdentityError;
+    const refused = err instanceof MetalApiError && err.status === 401;
+    rows.push({
+      check: 'Metal API token',
+      ok: answered,
+      detail: answered
+        ? 'accepted'
+        : refused
+          ? why(err)
+          : `not checked: the Metal API did not answer (${why(err)})`,
+    });
+    if (answered) rows.push({ check: 'project', ok: false, detail: why(err) });
+    client.close();
     return rows;
   }
   let device: MetalDeviceRef | undefined;
@@ -96,6 +115,7 @@ export async function checkPacket(config: Config, log: Logger): Promise<CheckRow
   } catch (err) {
     rows.push({ check: 'Elastic IP', ok: false, detail: why(err) });
   }
+  client.close();
   return rows;
 }
 

@@ -40,12 +40,19 @@ export function holdersOf(r: MetalIpReservation): FloatingIpHolder[] {
 function toBig(ip: string): { family: 4 | 6; value: bigint } | null {
   if (isIP(ip) === 4)
     return { family: 4, value: ip.split('.').reduce((a, o) => (a << 8n) | BigInt(Number(o)), 0n) };
-  if (isIP(ip) !== 6) return null;
+  if (isIP(ip) !== 6 || ip.includes('.')) return null; // IPv4-mapped forms are not Elastic IPs
   const [head = '', tail = ''] = ip.split('::');
   const h = head ? head.split(':') : [];
   const t = ip.includes('::') ? (tail ? tail.split(':') : []) : [];
   const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
   return { family: 6, value: groups.reduce((a, g) => (a << 16n) | BigInt(parseInt(g, 16)), 0n) };
+}
+
+/** The same address however it is written (IPv6 has many spellings). */
+export function sameAddress(a: string, b: string): boolean {
+  const x = toBig(a);
+  const y = toBig(b);
+  return x !== null && y !== null && x.family === y.family && x.value === y.value;
 }
 
 /** Whether `ip` lies in the block network/cidr. */
@@ -65,7 +72,7 @@ export function inBlock(ip: string, network: string, cidr: number): boolean {
 export function elasticIpIn(reservations: MetalIpReservation[], address: string): MetalIpReservation | null {
   const blocks = reservations.filter((r) => r.type !== 'vrf');
   return (
-    blocks.find((r) => r.address === address) ??
+    blocks.find((r) => sameAddress(r.address, address)) ??
     blocks.find((r) => inBlock(address, r.network ?? r.address, r.cidr)) ??
     null
   );

@@ -85,18 +85,21 @@ export async function resolveDevice(
   o: { deviceID: string; metadataURL: string; hostname: string; projectId: string; log: Logger },
 ): Promise<MetalDeviceRef> {
   if (o.deviceID !== '') return deviceById(client, o.deviceID, o.projectId, 'flag', '--packetDeviceID');
+  // Only a metadata service that did not answer falls back to the host name; once it named a device, that
+  // device must be found (an API failure there is not a reason to guess).
   let metadataError = '';
+  let fromMetadata: string | undefined;
   try {
-    const m = await fetchMetadata(o.metadataURL, { timeoutMs: 2000, retries: 1 });
-    return await deviceById(client, m.id, o.projectId, 'metadata', 'the metadata service names device');
+    fromMetadata = (await fetchMetadata(o.metadataURL, { timeoutMs: 2000, retries: 1 })).id;
   } catch (err) {
-    if (err instanceof MetalIdentityError) throw err;
     metadataError = err instanceof Error ? err.message : String(err);
     o.log.warn(
       { err: metadataError },
       'the metadata service did not answer; looking for this host name in the project',
     );
   }
+  if (fromMetadata !== undefined)
+    return deviceById(client, fromMetadata, o.projectId, 'metadata', 'the metadata service names device');
   const devices = await client.findProjectDevices(o.projectId, { hostname: o.hostname });
   const exact = devices.filter((d) => d.hostname === o.hostname);
   if (exact.length === 1) {

@@ -93,6 +93,7 @@ export async function preparePacket(config: Config, log: Logger): Promise<Packet
     );
     return { client, cloud, project, device, eip };
   } catch (err) {
+    client.close();
     const line = explainMetalError(err);
     if (line !== null) throw new ConfigError(line);
     throw err;

@@ -20,6 +20,8 @@ export interface ProviderDeps {
   log: Logger;
   /** This node's leadership is valid now (the service's predicate, read before every change). */
   leadingNow: () => boolean;
+  /** The lease is still this node's, also while stopping (the shutdown unassign's guard). */
+  leaseValid: () => boolean;
   /** This node's identity in the Lease. */
   identity: string;
   packet?: PacketSetup;
@@ -41,6 +43,7 @@ export function buildProvider(config: Config, d: ProviderDeps, env: NodeJS.Proce
       prefix: single,
       addresses: d.addresses,
       log: d.log,
+      keepOnClose: true,
     });
     const mover = new FloatingIpMover({
       cloud: d.packet.cloud,
@@ -48,6 +51,8 @@ export function buildProvider(config: Config, d: ProviderDeps, env: NodeJS.Proce
       deviceId: d.packet.device.id,
       identity: d.identity,
       leadingNow: d.leadingNow,
+      leaseValid: d.leaseValid,
+      reservation: d.packet.eip,
       log: d.log,
       ...(env[UNASSIGN_ON_SHUTDOWN_ENV] === '1' ? { unassignOnShutdownMs: 2000 } : {}),
     });

@@ -53,11 +53,12 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
 
   const addresses = await AddressManager.open();
   let election: Awaited<ReturnType<typeof prepareElection>> | undefined;
+  let packet: PacketSetup | undefined;
   const closeAll = () => {
     addresses.close();
     election?.close();
+    packet?.client.close();
   };
-  let packet: PacketSetup | undefined;
   try {
     // In Packet mode the VIP is on lo on every node: a restart must not take it from the node the network
     // routes it to. Anywhere else it is stale.
@@ -92,13 +93,14 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
   process.on('unhandledRejection', onUncaught);
 
   // The provider reads the service's predicate, which exists once the service does (before it starts).
-  const leading = { now: (): boolean => false };
+  const leading = { now: (): boolean => false, lease: (): boolean => false };
   const provider = buildProvider(
     config,
     {
       addresses,
       log,
       leadingNow: () => leading.now(),
+      leaseValid: () => leading.lease(),
       identity: leaseIdentity(config),
       ...(packet ? { packet } : {}),
     },
@@ -114,6 +116,7 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
     onFatal: (err) => onFatal(err),
   });
   leading.now = service.leadingNow;
+  leading.lease = service.leaseValid;
   const detach = () => {
     process.off('uncaughtException', onUncaught);
     process.off('unhandledRejection', onUncaught);

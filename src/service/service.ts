@@ -85,6 +85,12 @@ export class VipService {
   /** Leadership valid right now; true without leader election. Providers read it before every change. */
   readonly leadingNow = (): boolean => !this.stopping && (this.elector ? this.elector.isLeader() : true);
 
+  /**
+   * The lease is still this node's, stopping or not: what a provider checks before the last change it
+   * makes on shutdown (an unassign), before the lease is released.
+   */
+  readonly leaseValid = (): boolean => (this.elector ? this.elector.isLeader() : true);
+
   async start(): Promise<void> {
     const { provider, log } = this.opts;
     await provider.prepare();

@@ -17,9 +17,12 @@ import {
   CloudCallAbortedError,
   FloatingIpTakenError,
   isTransientCloudError,
+  type CloudCall,
   type FloatingIpCloud,
   type FloatingIpHolder,
+  type FloatingIpReservation,
 } from './floating-ip.js';
+import { performance } from 'node:perf_hooks';
 import { NotLeadingError, type ReleaseReason, type VipProvider } from './provider.js';
 
 export interface FloatingIpMoverOptions {
@@ -30,7 +33,14 @@ export interface FloatingIpMoverOptions {
   /** This node's identity in the Lease: a new-leader event about itself needs no refresh. */
   identity: string;
   leadingNow: () => boolean;
+  /**
+   * The lease is still this node's (the elector's view, true also while the service is stopping): the one
+   * guard for the unassign on shutdown, which runs after the service stopped wanting the VIP.
+   */
+  leaseValid?: () => boolean;
   log: Logger;
+  /** The reservation as start-up found it: saves listing the project's IPs again. */
+  reservation?: FloatingIpReservation;
   /** Leader: how often reconcile reads the assignment to repair drift (one read each time). */
   verifyIntervalMs?: number;
   /** Follower: how often the view is refreshed (plus up to 25 % jitter). */
@@ -42,6 +52,8 @@ export interface FloatingIpMoverOptions {
   backoffMaxMs?: number;
   /** On shutdown, unassign before the lease is released (bounded by this many ms) instead of leaving it. */
   unassignOnShutdownMs?: number;
+  /** Give up one move (and let the service count a failed acquire) after this long. */
+  maxMoveMs?: number;
 }
 
 export const VERIFY_INTERVAL_MS = 10_000;
@@ -49,7 +61,8 @@ export const FOLLOWER_REFRESH_MS = 60_000;
 const NEW_LEADER_REFRESH_MS = 3_000;
 const WATCHDOG_MS = 20;
 /** Reads of the holder while the address stays taken: every this many refused assigns. */
-const REREAD_EVERY = 3;
+const REREAD_EVERY = 2;
+const MAX_MOVE_MS = 120_000;
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -61,10 +74,15 @@ export class FloatingIpMover implements VipProvider {
   /** Who the cloud routes the address to, as last read or changed by this node; null: unknown. */
   private view: FloatingIpHolder[] | null = null;
   private holding = false;
+  private acquiring = false;
+  /** Bumped whenever the view may have changed: a read started before that is stale when it returns. */
+  private generation = 0;
   private lastVerified = 0;
   private refreshTimer: NodeJS.Timeout | null = null;
   private leaderTimer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
+  private refreshAgain = false;
+  private readonly closing = new AbortController();
   private closed = false;
   private readonly verifyMs: number;
   private readonly followerMs: number;
@@ -76,7 +94,7 @@ export class FloatingIpMover implements VipProvider {
 
   /** Find the reservation (the caller has checked it exists) and read who holds it. */
   async prepare(): Promise<void> {
-    const r = await this.o.cloud.findReservation(this.o.address);
+    const r = this.o.reservation ?? (await this.o.cloud.findReservation(this.o.address));
     this.reservationId = r.id;
     this.view = r.holders;
     this.o.log.info(
@@ -95,46 +113,64 @@ export class FloatingIpMover implements VipProvider {
 
   async acquire(): Promise<void> {
     if (!this.o.leadingNow()) throw new NotLeadingError('moving the Elastic IP');
+    const started = performance.now();
+    let calls = 0;
+    this.acquiring = true;
+    this.generation++;
+    try {
+      await this.whileLeading(async (call) => {
+        const counted = { ...call, guard: () => call.guard() && ++calls > 0 };
+        await this.move(counted, call.signal);
+      });
+    } finally {
+      this.acquiring = false;
+    }
+    this.holding = true;
+    this.lastVerified = performance.now();
+    this.o.log.info(
+      { vip: this.o.address, device: this.o.deviceId, calls, ms: Math.round(performance.now() - started) },
+      'the Elastic IP is assigned to this node',
+    );
+  }
+
+  /**
+   * Runs `fn` with a guard (leading now) and a signal a watchdog aborts once leadership ends, so that no
+   * call is sent, and none waits, after that. Ending that way is a NotLeadingError.
+   */
+  private async whileLeading(
+    fn: (call: { guard: () => boolean; signal: AbortSignal }) => Promise<void>,
+  ): Promise<void> {
     const watchdog = new AbortController();
     const timer = setInterval(() => {
       if (!this.o.leadingNow()) watchdog.abort();
     }, WATCHDOG_MS);
-    const started = Date.now();
-    let calls = 0;
-    const call = {
-      guard: () => {
-        const ok = this.o.leadingNow() && !watchdog.signal.aborted;
-        if (ok) calls++;
-        return ok;
-      },
-      signal: watchdog.signal,
-    };
+    const stop = () => watchdog.abort();
+    this.closing.signal.addEventListener('abort', stop, { once: true });
     try {
-      await this.move(call, watchdog.signal);
+      await fn({ guard: () => this.o.leadingNow() && !watchdog.signal.aborted, signal: watchdog.signal });
     } catch (err) {
       if (err instanceof CloudCallAbortedError || watchdog.signal.aborted)
         throw new NotLeadingError('moving the Elastic IP');
       throw err;
     } finally {
       clearInterval(timer);
+      this.closing.signal.removeEventListener('abort', stop);
     }
-    this.holding = true;
-    this.lastVerified = Date.now();
-    this.o.log.info(
-      { vip: this.o.address, device: this.o.deviceId, calls, ms: Date.now() - started },
-      'the Elastic IP is assigned to this node',
-    );
   }
 
   async release(reason: ReleaseReason = 'lost'): Promise<void> {
     const was = this.holding;
     this.holding = false;
+    this.generation++;
     if (!was || reason !== 'shutdown' || this.o.unassignOnShutdownMs === undefined) return;
     const mine = (this.view ?? []).filter((h) => h.deviceId === this.o.deviceId);
     const signal = AbortSignal.timeout(this.o.unassignOnShutdownMs);
     for (const h of mine) {
       try {
-        await this.o.cloud.unassign(h.assignmentId, { guard: this.o.leadingNow, signal });
+        await this.o.cloud.unassign(h.assignmentId, {
+          guard: this.o.leaseValid ?? this.o.leadingNow,
+          signal,
+        });
         this.view = (this.view ?? []).filter((v) => v.assignmentId !== h.assignmentId);
       } catch (err) {
         // Left assigned: the next leader moves it (two calls instead of one).
@@ -146,11 +182,23 @@ export class FloatingIpMover implements VipProvider {
     }
   }
 
-  /** Leader: at most one read per verify interval; repair when the address is not (only) here. */
+  /**
+   * Leader: at most one read per verify interval (no retries: the next interval is the retry), aborted
+   * when leadership ends; repair when the address is not (only) here. A failed repair is tried again at
+   * the next interval.
+   */
   async reconcile(): Promise<void> {
-    if (!this.holding || Date.now() - this.lastVerified < this.verifyMs) return;
-    this.lastVerified = Date.now();
-    const holders = await this.o.cloud.holders(this.reservationId);
+    if (!this.holding || performance.now() - this.lastVerified < this.verifyMs) return;
+    this.lastVerified = performance.now();
+    let holders: FloatingIpHolder[] = [];
+    try {
+      await this.whileLeading(async (call) => {
+        holders = await this.o.cloud.holders(this.reservationId, { ...call, retries: 0 });
+      });
+    } catch (err) {
+      if (err instanceof NotLeadingError) return; // the service drops the VIP next
+      throw err;
+    }
     this.view = holders;
     if (holders.length === 1 && holders[0]?.deviceId === this.o.deviceId) return;
     this.o.log.warn(
@@ -158,17 +206,25 @@ export class FloatingIpMover implements VipProvider {
       'the Elastic IP is not assigned to this node (changed outside kvip): moving it back',
     );
     this.holding = false;
-    await this.acquire();
+    try {
+      await this.acquire();
+    } finally {
+      // Still the holder as far as the service knows; the next interval tries again if this failed.
+      this.holding = true;
+      this.lastVerified = performance.now();
+    }
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    this.closing.abort();
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     if (this.leaderTimer) clearTimeout(this.leaderTimer);
     await this.refreshing?.catch(() => undefined);
   }
 
   leaderChanged(identity: string): void {
+    this.generation++;
     if (identity === this.o.identity || this.closed) return;
     if (this.leaderTimer) clearTimeout(this.leaderTimer);
     this.leaderTimer = setTimeout(
@@ -177,11 +233,9 @@ export class FloatingIpMover implements VipProvider {
     );
   }
 
-  private async move(
-    call: { guard: () => boolean; signal: AbortSignal },
-    signal: AbortSignal,
-  ): Promise<void> {
+  private async move(call: CloudCall, signal: AbortSignal): Promise<void> {
     const { cloud, deviceId, address } = this.o;
+    const deadline = performance.now() + (this.o.maxMoveMs ?? MAX_MOVE_MS);
     let holders = this.view;
     let fresh = false;
     let refused = 0;
@@ -213,6 +267,10 @@ export class FloatingIpMover implements VipProvider {
         return;
       } catch (err) {
         if (err instanceof CloudCallAbortedError || signal.aborted) throw err;
+        if (performance.now() > deadline)
+          throw new Error(
+            `the Elastic IP could not be moved within ${this.o.maxMoveMs ?? MAX_MOVE_MS} ms: ${message(err)}`,
+          );
         if (err instanceof FloatingIpTakenError) {
           // Just unassigned, the address can stay taken for a while: assign again after a backoff, and
           // every few refusals read who holds it (a stale view, or someone else assigned it).
@@ -226,15 +284,16 @@ export class FloatingIpMover implements VipProvider {
         failures++;
         this.o.log.warn({ err: message(err), failures }, 'the cloud API failed; trying again');
         holders = null;
-        await this.backoff(failures, signal);
+        // A rate limit says how long to wait: not less than that.
+        await this.backoff(failures, signal, (err as { retryAfterMs?: number }).retryAfterMs ?? 0);
       }
     }
   }
 
-  private backoff(attempt: number, signal: AbortSignal): Promise<void> {
+  private backoff(attempt: number, signal: AbortSignal, atLeastMs = 0): Promise<void> {
     const min = this.o.backoffMinMs ?? 100;
     const max = this.o.backoffMaxMs ?? 5000;
-    const ms = Math.random() * Math.min(max, min * 2 ** (attempt - 1));
+    const ms = Math.max(atLeastMs, Math.random() * Math.min(max, min * 2 ** (attempt - 1)));
     return new Promise((resolve, reject) => {
       const done = () => {
         clearTimeout(t);
@@ -257,19 +316,32 @@ export class FloatingIpMover implements VipProvider {
     }, ms);
   }
 
-  /** Follower only (the leader reads in reconcile): one read. Failures only log; the next one retries. */
+  /**
+   * Follower only (the leader reads in reconcile, and acquire reads what it needs): one read. A read that
+   * started before the view may have changed (a new leader, an acquire, a release) is dropped. Failures only
+   * log; the next refresh is the retry.
+   */
   private refresh(): Promise<void> {
-    if (this.holding || this.closed || this.refreshing) return this.refreshing ?? Promise.resolve();
+    if (this.holding || this.acquiring || this.closed) return Promise.resolve();
+    if (this.refreshing) {
+      this.refreshAgain = true; // the read in flight may predate what made this one necessary
+      return this.refreshing;
+    }
+    const generation = this.generation;
     this.refreshing = this.o.cloud
-      .holders(this.reservationId)
+      .holders(this.reservationId, { signal: this.closing.signal })
       .then((holders) => {
-        if (!this.holding) this.view = holders;
+        if (generation === this.generation && !this.holding && !this.acquiring) this.view = holders;
       })
-      .catch((err: unknown) =>
-        this.o.log.warn({ err: message(err) }, 'could not read the Elastic IP assignment'),
-      )
+      .catch((err: unknown) => {
+        if (!this.closed) this.o.log.warn({ err: message(err) }, 'could not read the Elastic IP assignment');
+      })
       .finally(() => {
         this.refreshing = null;
+        if (this.refreshAgain) {
+          this.refreshAgain = false;
+          void this.refresh();
+        }
       });
     return this.refreshing;
   }

@@ -23,6 +23,8 @@ export interface CloudCall {
   /** This node's leadership is valid now. False: reject with CloudCallAbortedError, nothing sent. */
   guard?: () => boolean;
   signal?: AbortSignal;
+  /** Attempts after the first on a transient failure (the cloud's default when absent). */
+  retries?: number;
 }
 
 export interface FloatingIpCloud {

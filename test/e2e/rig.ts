@@ -549,6 +549,8 @@ export class Rig {
 
   linkUp(node: string): void {
     ip(['-n', this.ns(node), 'link', 'set', 'eth0', 'up']);
+    // A link that went down took its routes with it: the way back to the client, in the router rig.
+    if (this.router) ip(['-n', this.ns(node), 'route', 'replace', '203.0.113.0/28', 'via', '198.51.100.1']);
   }
 
   deleteVip(node: string): void {

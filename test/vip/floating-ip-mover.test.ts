@@ -26,8 +26,10 @@ function mover(cloud: MemoryCloud, over: Partial<FloatingIpMoverOptions> = {}, l
   return m;
 }
 
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 1));
+/** Polls `cond`; a bounded wait, so a broken mover fails the test instead of hanging it. */
+async function until(cond: () => boolean, what = 'the condition'): Promise<void> {
+  for (let i = 0; i < 5000 && !cond(); i++) await new Promise((r) => setTimeout(r, 1));
+  if (!cond()) throw new Error(`never saw ${what}`);
 }
 
 afterEach(async () => {
@@ -91,7 +93,8 @@ describe('FloatingIpMover', () => {
     cloud.calls = [];
     await m.acquire();
     expect(cloud.holder()).toBe(ME);
-    expect(cloud.calls.map((c) => c.op)).toEqual(['unassign', 'assign', 'assign', 'assign']);
+    // One blind retry, then a read of who holds it (a lost answer to our own assign looks the same).
+    expect(cloud.calls.map((c) => c.op)).toEqual(['unassign', 'assign', 'assign', 'holders', 'assign']);
   });
 
   test('not leading: acquire refuses and makes no call at all', async () => {
@@ -219,5 +222,54 @@ describe('FloatingIpMover', () => {
     const reads = cloud.calls.filter((c) => c.op === 'holders').length;
     await new Promise((r) => setTimeout(r, 30));
     expect(cloud.calls.filter((c) => c.op === 'holders').length).toBe(reads);
+  });
+
+  test('a failed repair is tried again at the next verify interval', async () => {
+    const cloud = new MemoryCloud('203.0.113.100');
+    const m = mover(cloud, { verifyIntervalMs: 0 });
+    await m.prepare();
+    await m.acquire();
+    cloud.assignments.clear();
+    cloud.assignOutOfBand('dev-other');
+    cloud.calls = [];
+    cloud.onCall = (c) => {
+      if (c.op === 'unassign') {
+        cloud.permanentFailure = true; // the repair's unassign fails for good
+        cloud.onCall = () => undefined;
+      }
+    };
+    await expect(m.reconcile()).rejects.toThrow('403');
+    expect(cloud.holder()).toBe('dev-other');
+    await m.reconcile();
+    expect(cloud.holder()).toBe(ME);
+  });
+
+  test('a follower read that started before a new leader was seen is not taken as the view; it is read again', async () => {
+    const cloud = new MemoryCloud('203.0.113.100');
+    const m = mover(cloud, { newLeaderRefreshMs: 1 });
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const holders = cloud.holders.bind(cloud);
+    let reads = 0;
+    cloud.holders = async (id, call) => {
+      const before = await holders(id, call); // what the cloud said when the read was made
+      if (++reads === 1) await gate;
+      return before;
+    };
+    await m.prepare();
+    m.leaderChanged('n2');
+    await until(() => reads === 1, 'the refresh after n2');
+    const other = cloud.assignOutOfBand('dev-other'); // n3 moves it while that read is still out
+    m.leaderChanged('n3');
+    await new Promise((r) => setTimeout(r, 5)); // n3's refresh falls due while the old read is out
+    release();
+    await until(() => reads === 2, 'a second read');
+    await new Promise((r) => setTimeout(r, 5));
+    cloud.calls = [];
+    await m.acquire();
+    expect(cloud.calls).toEqual([
+      { op: 'unassign', arg: other },
+      { op: 'assign', arg: ME },
+    ]);
   });
 });

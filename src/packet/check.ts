@@ -57,7 +57,9 @@ export async function checkPacket(config: Config, log: Logger): Promise<CheckRow
   } catch (err) {
     // The token counts as good only when the API answered it: a project that is not found says so, a
     // 401 says the opposite, and anything else (unreachable, 5xx) leaves it unknown.
-    const answered = err instanceof MetalIdentityError;
+    const answered =
+      err instanceof MetalIdentityError ||
+      (err instanceof MetalApiError && err.status !== undefined && err.status !== 401 && err.status < 500);
     const refused = err instanceof MetalApiError && err.status === 401;
     rows.push({
       check: 'Metal API token',

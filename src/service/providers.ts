@@ -54,7 +54,9 @@ export function buildProvider(config: Config, d: ProviderDeps, env: NodeJS.Proce
       leaseValid: d.leaseValid,
       reservation: d.packet.eip,
       log: d.log,
-      ...(env[UNASSIGN_ON_SHUTDOWN_ENV] === '1' ? { unassignOnShutdownMs: 2000 } : {}),
+      ...(env[UNASSIGN_ON_SHUTDOWN_ENV] === '1'
+        ? { unassignOnShutdownMs: 1500 /* under the 2 s shutdown step */ }
+        : {}),
     });
     return new ComposedProvider('packet-eip', [binding, mover]);
   }

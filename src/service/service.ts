@@ -11,7 +11,7 @@
 // - dropping the VIP fails: it is retried every tick, the lease is never released while the VIP is up, and
 //   after `dropFailureLimitMs` the service reports a fatal error (exit non-zero; the next start removes it).
 import type { Logger } from '../log.js';
-import { NotLeadingError, type VipProvider } from '../vip/provider.js';
+import { NotLeadingError, VipLostError, type VipProvider } from '../vip/provider.js';
 
 export interface LeaderCallbacks {
   onStartedLeading(): void | Promise<void>;
@@ -254,6 +254,8 @@ export class VipService {
       .reconcile()
       .catch((err: unknown) => {
         this.opts.log.warn({ err: message(err) }, 'reconcile failed');
+        // The VIP is not served and the provider cannot restore it: another node should serve.
+        if (err instanceof VipLostError && this.elector) void this.elector.resign(message(err));
       })
       .finally(() => {
         this.reconciling = null;

@@ -22,8 +22,9 @@ export class ComposedProvider implements VipProvider {
     await this.each([...this.parts].reverse(), (p) => p.release(reason));
   }
 
+  /** Every part repairs its own drift, even when another one fails; the first failure is reported. */
   async reconcile(): Promise<void> {
-    for (const p of this.parts) await p.reconcile();
+    await this.each(this.parts, (p) => p.reconcile());
   }
 
   async close(): Promise<void> {
@@ -34,7 +35,7 @@ export class ComposedProvider implements VipProvider {
     for (const p of this.parts) p.leaderChanged?.(identity);
   }
 
-  private async each(parts: VipProvider[], fn: (p: VipProvider) => Promise<void>): Promise<void> {
+  private async each(parts: readonly VipProvider[], fn: (p: VipProvider) => Promise<void>): Promise<void> {
     let first: unknown;
     for (const p of parts) {
       try {

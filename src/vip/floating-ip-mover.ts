@@ -23,7 +23,7 @@ import {
   type FloatingIpReservation,
 } from './floating-ip.js';
 import { performance } from 'node:perf_hooks';
-import { NotLeadingError, type ReleaseReason, type VipProvider } from './provider.js';
+import { NotLeadingError, VipLostError, type ReleaseReason, type VipProvider } from './provider.js';
 
 export interface FloatingIpMoverOptions {
   cloud: FloatingIpCloud;
@@ -63,6 +63,7 @@ const WATCHDOG_MS = 20;
 /** Reads of the holder while the address stays taken: every this many refused assigns. */
 const REREAD_EVERY = 2;
 const MAX_MOVE_MS = 120_000;
+const MAX_REPAIR_FAILURES = 3;
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -82,6 +83,7 @@ export class FloatingIpMover implements VipProvider {
   private leaderTimer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
   private refreshAgain = false;
+  private repairFailures = 0;
   private readonly closing = new AbortController();
   private closed = false;
   private readonly verifyMs: number;
@@ -115,11 +117,23 @@ export class FloatingIpMover implements VipProvider {
     if (!this.o.leadingNow()) throw new NotLeadingError('moving the Elastic IP');
     const started = performance.now();
     let calls = 0;
+    let firstCallAt = NaN;
+    let firstCallWall = 0;
     this.acquiring = true;
     this.generation++;
     try {
       await this.whileLeading(async (call) => {
-        const counted = { ...call, guard: () => call.guard() && ++calls > 0 };
+        const counted = {
+          ...call,
+          guard: () => {
+            if (!call.guard()) return false;
+            if (++calls === 1) {
+              firstCallAt = performance.now();
+              firstCallWall = Date.now();
+            }
+            return true;
+          },
+        };
         await this.move(counted, call.signal);
       });
     } finally {
@@ -128,7 +142,14 @@ export class FloatingIpMover implements VipProvider {
     this.holding = true;
     this.lastVerified = performance.now();
     this.o.log.info(
-      { vip: this.o.address, device: this.o.deviceId, calls, ms: Math.round(performance.now() - started) },
+      {
+        vip: this.o.address,
+        device: this.o.deviceId,
+        calls,
+        firstCallMs: Number((firstCallAt - started).toFixed(2)),
+        firstCallAt: firstCallWall,
+        ms: Math.round(performance.now() - started),
+      },
       'the Elastic IP is assigned to this node',
     );
   }
@@ -146,6 +167,7 @@ export class FloatingIpMover implements VipProvider {
     }, WATCHDOG_MS);
     const stop = () => watchdog.abort();
     this.closing.signal.addEventListener('abort', stop, { once: true });
+    if (this.closing.signal.aborted) watchdog.abort();
     try {
       await fn({ guard: () => this.o.leadingNow() && !watchdog.signal.aborted, signal: watchdog.signal });
     } catch (err) {
@@ -208,10 +230,21 @@ export class FloatingIpMover implements VipProvider {
     this.holding = false;
     try {
       await this.acquire();
+      this.repairFailures = 0;
+    } catch (err) {
+      if (err instanceof NotLeadingError) {
+        this.lastVerified = 0; // leading again later: check at once
+        return; // the service drops the VIP next
+      }
+      // Not served, and not repairable so far: after a few tries, say so, and the service gives up the lease.
+      if (++this.repairFailures >= MAX_REPAIR_FAILURES)
+        throw new VipLostError(
+          `the Elastic IP could not be moved back ${this.repairFailures} times: ${message(err)}`,
+        );
+      throw err;
     } finally {
       // Still the holder as far as the service knows; the next interval tries again if this failed.
       this.holding = true;
-      this.lastVerified = performance.now();
     }
   }
 
@@ -284,8 +317,12 @@ export class FloatingIpMover implements VipProvider {
         failures++;
         this.o.log.warn({ err: message(err), failures }, 'the cloud API failed; trying again');
         holders = null;
-        // A rate limit says how long to wait: not less than that.
-        await this.backoff(failures, signal, (err as { retryAfterMs?: number }).retryAfterMs ?? 0);
+        // A rate limit says how long to wait: not less than that, but a wait past the move's deadline is
+        // not waited out (the service counts the failure).
+        const asked = (err as { retryAfterMs?: number }).retryAfterMs ?? 0;
+        if (performance.now() + asked > deadline)
+          throw new Error(`the cloud asks to wait ${asked} ms, past the move's deadline: ${message(err)}`);
+        await this.backoff(failures, signal, asked);
       }
     }
   }

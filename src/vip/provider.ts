@@ -35,3 +35,11 @@ export class NotLeadingError extends Error {
     super(`${what}: this node's leadership is not valid now`);
   }
 }
+
+/**
+ * A provider that was holding no longer serves the VIP and could not restore it (for example the cloud
+ * keeps refusing to move the Elastic IP back). The service gives up the lease so another node can serve.
+ */
+export class VipLostError extends Error {
+  override name = 'VipLostError';
+}

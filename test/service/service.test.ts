@@ -3,7 +3,7 @@
 // resolved). Every test stops the service in afterEach, also when an assertion fails.
 import { jest } from '@jest/globals';
 import { VipService, type LeaderCallbacks, type ServiceOptions } from '../../src/service/service.js';
-import { NotLeadingError, type VipProvider } from '../../src/vip/provider.js';
+import { NotLeadingError, VipLostError, type VipProvider } from '../../src/vip/provider.js';
 
 const log = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -123,6 +123,17 @@ describe('VipService', () => {
     await cb().onStoppedLeading();
     expect(provider.present).toBe(false);
     expect(worldCalls(provider)).toEqual(['prepare', 'acquire', 'release']);
+  });
+
+  it('gives up the lease when the provider says the VIP is lost and cannot be restored', async () => {
+    const { provider, service, elector, cb } = setup();
+    await service.start();
+    await cb().onStartedLeading();
+    provider.reconcile = async () => {
+      throw new VipLostError('moved elsewhere and cannot be moved back');
+    };
+    await jest.advanceTimersByTimeAsync(20);
+    expect(elector.resigned).toEqual(['moved elsewhere and cannot be moved back']);
   });
 
   it('shuts down in order: drop the VIP, release the lease, close', async () => {

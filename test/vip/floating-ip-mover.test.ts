@@ -1,7 +1,7 @@
 // The Elastic IP mover against an in-memory cloud with Metal's semantics. What is checked is what the cloud
 // ends up routing to (holder) and which calls reached it, never what the mover believes.
 import { FloatingIpMover, type FloatingIpMoverOptions } from '../../src/vip/floating-ip-mover.js';
-import { NotLeadingError } from '../../src/vip/provider.js';
+import { NotLeadingError, VipLostError } from '../../src/vip/provider.js';
 import { MemoryCloud } from './memory-cloud.js';
 
 const log = { debug() {}, info() {}, warn() {}, error() {} };
@@ -271,5 +271,45 @@ describe('FloatingIpMover', () => {
       { op: 'unassign', arg: other },
       { op: 'assign', arg: ME },
     ]);
+  });
+
+  test('a reconcile read that hangs is aborted once leadership ends; nothing changes', async () => {
+    const cloud = new MemoryCloud('203.0.113.100');
+    const leading = { now: true };
+    const m = mover(cloud, { verifyIntervalMs: 0 }, leading);
+    await m.prepare();
+    await m.acquire();
+    cloud.hangReads = true;
+    cloud.calls = [];
+    const done = m.reconcile();
+    await until(() => cloud.calls.length === 1, 'the read');
+    leading.now = false;
+    await expect(done).resolves.toBeUndefined();
+    expect(cloud.changing()).toEqual([]);
+  });
+
+  test('a repair that keeps failing is reported as a lost VIP on the third try', async () => {
+    const cloud = new MemoryCloud('203.0.113.100');
+    const m = mover(cloud, { verifyIntervalMs: 0 });
+    await m.prepare();
+    await m.acquire();
+    cloud.assignments.clear();
+    cloud.assignOutOfBand('dev-other');
+    cloud.onCall = (c) => {
+      if (c.op === 'unassign') cloud.permanentFailure = true;
+    };
+    await expect(m.reconcile()).rejects.toThrow('403');
+    await expect(m.reconcile()).rejects.toThrow('403');
+    await expect(m.reconcile()).rejects.toBeInstanceOf(VipLostError);
+  });
+
+  test('a rate limit asking to wait past the move deadline ends the move instead of waiting', async () => {
+    const cloud = new MemoryCloud('203.0.113.100');
+    const m = mover(cloud, { maxMoveMs: 1000 });
+    await m.prepare();
+    cloud.transientFailures = 1;
+    cloud.retryAfterMs = 3_600_000;
+    await expect(m.acquire()).rejects.toThrow(/past the move's deadline/);
+    expect(cloud.holder()).toBeUndefined();
   });
 });

@@ -28,6 +28,10 @@ export class MemoryCloud implements FloatingIpCloud {
   transientFailures = 0;
   /** The next call fails with a permanent error. */
   permanentFailure = false;
+  /** Reads never answer until the caller's signal aborts (a hung API). */
+  hangReads = false;
+  /** Retryable failures carry this Retry-After (ms). */
+  retryAfterMs: number | undefined;
   /** Called before each call settles (a test flips leadership here). */
   onCall: (c: CloudCallRecord) => void = () => undefined;
   private nextId = 1;
@@ -55,7 +59,10 @@ export class MemoryCloud implements FloatingIpCloud {
     this.onCall(rec);
     if (this.transientFailures > 0) {
       this.transientFailures--;
-      throw Object.assign(new Error('503 Service Unavailable'), { retryable: true });
+      throw Object.assign(new Error('503 Service Unavailable'), {
+        retryable: true,
+        retryAfterMs: this.retryAfterMs,
+      });
     }
     if (this.permanentFailure) {
       this.permanentFailure = false;
@@ -74,6 +81,13 @@ export class MemoryCloud implements FloatingIpCloud {
 
   async holders(reservationId: string, call?: CloudCall): Promise<FloatingIpHolder[]> {
     this.enter(call, { op: 'holders', arg: reservationId });
+    if (this.hangReads)
+      await new Promise((_, reject) => {
+        if (!call?.signal) return; // hangs for good: the test must not do this
+        call.signal.addEventListener('abort', () => reject(new CloudCallAbortedError('aborted')), {
+          once: true,
+        });
+      });
     return this.list();
   }
 

@@ -32,6 +32,17 @@ async function until(cond: () => boolean, what = 'the condition'): Promise<void>
   if (!cond()) throw new Error(`never saw ${what}`);
 }
 
+/** A leader that verifies at every reconcile, whose Elastic IP someone has just assigned elsewhere. */
+async function leaderWhoseEipWasMoved() {
+  const cloud = new MemoryCloud('203.0.113.100');
+  const m = mover(cloud, { verifyIntervalMs: 0 });
+  await m.prepare();
+  await m.acquire();
+  cloud.assignments.clear();
+  cloud.assignOutOfBand('dev-other');
+  return { cloud, m };
+}
+
 afterEach(async () => {
   await Promise.all(movers.splice(0).map((m) => m.close()));
 });
@@ -225,12 +236,7 @@ describe('FloatingIpMover', () => {
   });
 
   test('a failed repair is tried again at the next verify interval', async () => {
-    const cloud = new MemoryCloud('203.0.113.100');
-    const m = mover(cloud, { verifyIntervalMs: 0 });
-    await m.prepare();
-    await m.acquire();
-    cloud.assignments.clear();
-    cloud.assignOutOfBand('dev-other');
+    const { cloud, m } = await leaderWhoseEipWasMoved();
     cloud.calls = [];
     cloud.onCall = (c) => {
       if (c.op === 'unassign') {
@@ -289,12 +295,7 @@ describe('FloatingIpMover', () => {
   });
 
   test('a repair that keeps failing is reported as a lost VIP on the third try', async () => {
-    const cloud = new MemoryCloud('203.0.113.100');
-    const m = mover(cloud, { verifyIntervalMs: 0 });
-    await m.prepare();
-    await m.acquire();
-    cloud.assignments.clear();
-    cloud.assignOutOfBand('dev-other');
+    const { cloud, m } = await leaderWhoseEipWasMoved();
     cloud.onCall = (c) => {
       if (c.op === 'unassign') cloud.permanentFailure = true;
     };

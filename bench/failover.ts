@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Rig, type ProbeEvent } from '../test/e2e/rig.js';
 import { fmt, round, summary, table } from './stats.js';
+import { packetMain } from './failover-packet.js';
 
 interface Lease {
   ld: number;
@@ -130,6 +131,8 @@ async function run(system: System, trials: number, extra?: (rig: Rig) => Promise
 }
 
 export async function main(argv: string[]): Promise<void> {
+  const mode = parseArgs({ args: argv, options: { mode: { type: 'string' } }, strict: false }).values.mode;
+  if (mode === 'packet') return packetMain(argv);
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -139,7 +142,7 @@ export async function main(argv: string[]): Promise<void> {
       'no-keepalived': { type: 'boolean', default: false },
     },
   });
-  if (values.mode !== 'arp') throw new Error(`--mode ${values.mode}: only arp is implemented`);
+  if (values.mode !== 'arp') throw new Error(`--mode ${values.mode}: arp or packet`);
   // Before any trial: without it the keepalived rows would only time out after the kvip ones.
   if (!values['no-keepalived'] && spawnSync('keepalived', ['--version']).error)
     throw new Error('keepalived is not installed: apt-get install keepalived, or pass --no-keepalived');

@@ -123,7 +123,7 @@ function buildProgram(io: Io): Command {
   ).action(async function (this: Command) {
     const config = load(this, RUNTIME_KEYS, 'check');
     if (!config.packet) {
-      io.err('kvip check: only the Metal part (--packet) is implemented so far\n');
+      io.err('kvip check: not implemented yet, except the Metal part (--packet)\n');
       throw new ExitRequest(EXIT_NOT_IMPLEMENTED);
     }
     const rows = await checkPacket(config, createLogger('silent'));

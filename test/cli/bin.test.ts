@@ -45,7 +45,7 @@ describe('kvip binary', () => {
     expect(r.err).toBe('kvip: --vip must be an IPv4 or IPv6 address (got "192.168.0.750")\n');
   });
 
-  it('check is declared but exits 3 until it is implemented', () => {
+  it('check without --packet is declared but exits 3 until it is implemented', () => {
     const r = kvip(['check', '--vip', '198.51.100.10', '--interface', 'kvnope0']);
     expect(r.code).toBe(3);
     expect(r.err).toMatch(/not implemented yet/);

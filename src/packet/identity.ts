@@ -85,8 +85,9 @@ export async function resolveDevice(
   o: { deviceID: string; metadataURL: string; hostname: string; projectId: string; log: Logger },
 ): Promise<MetalDeviceRef> {
   if (o.deviceID !== '') return deviceById(client, o.deviceID, o.projectId, 'flag', '--packetDeviceID');
-  // Only a metadata service that did not answer falls back to the host name; once it named a device, that
-  // device must be found (an API failure there is not a reason to guess).
+  // Only a metadata service that did not name a device (no answer, an error, a document without an id)
+  // falls back to the host name; once it named one, that device must be found (an API failure there is not
+  // a reason to guess).
   let metadataError = '';
   let fromMetadata: string | undefined;
   try {
@@ -95,7 +96,7 @@ export async function resolveDevice(
     metadataError = err instanceof Error ? err.message : String(err);
     o.log.warn(
       { err: metadataError },
-      'the metadata service did not answer; looking for this host name in the project',
+      'the metadata service did not name this device; looking for this host name in the project',
     );
   }
   if (fromMetadata !== undefined)

@@ -37,6 +37,13 @@ export function holdersOf(r: MetalIpReservation): FloatingIpHolder[] {
   return out;
 }
 
+/** Assignments that came back collapsed to `{href}` (an API that ignored `include`): their ids. */
+function collapsed(r: MetalIpReservation): string[] {
+  return (r.assignments ?? [])
+    .filter((a) => !(isAssignment(a) && a.assigned_to?.href) && typeof a.href === 'string')
+    .map((a) => lastSegment(a.href as string));
+}
+
 function toBig(ip: string): { family: 4 | 6; value: bigint } | null {
   if (isIP(ip) === 4)
     return { family: 4, value: ip.split('.').reduce((a, o) => (a << 8n) | BigInt(Number(o)), 0n) };
@@ -78,12 +85,11 @@ export function elasticIpIn(reservations: MetalIpReservation[], address: string)
   );
 }
 
+// Metal answers 422 "Address has already been taken" while the address is assigned, or still being released;
+// the wording is not in the spec, so any 422 to an assign (the start-up checks ruled out a wrong project or
+// metro) is treated the same way: the mover reads who holds it and tries again, within its deadline.
 function taken(err: unknown): boolean {
-  return (
-    err instanceof MetalApiError &&
-    err.status === 422 &&
-    err.messages.some((m) => /already (been )?(taken|assigned)/i.test(m))
-  );
+  return err instanceof MetalApiError && err.status === 422;
 }
 
 function rethrow(err: unknown): never {
@@ -122,14 +128,25 @@ export class MetalFloatingIps implements FloatingIpCloud {
       cidr: r.cidr,
       type: r.type,
       metro: r.metro?.code,
-      holders: holdersOf(r),
+      holders: await this.expand(r, {}),
     };
+  }
+
+  /** The holders of `r`, reading each assignment that came back collapsed (one GET each, rare). */
+  private async expand(r: MetalIpReservation, call: CloudCall): Promise<FloatingIpHolder[]> {
+    const out = holdersOf(r);
+    for (const id of collapsed(r)) {
+      const a = (await this.client.getIp(id, call)) as MetalIpAssignment;
+      if (a.assigned_to?.href)
+        out.push({ assignmentId: a.id ?? id, deviceId: lastSegment(a.assigned_to.href) });
+    }
+    return out;
   }
 
   async holders(reservationId: string, call: CloudCall = {}): Promise<FloatingIpHolder[]> {
     try {
       const r = (await this.client.getIp(reservationId, call)) as MetalIpReservation;
-      return holdersOf(r);
+      return await this.expand(r, call);
     } catch (err) {
       return rethrow(err);
     }
@@ -145,7 +162,8 @@ export class MetalFloatingIps implements FloatingIpCloud {
         deviceId: a.assigned_to?.href ? lastSegment(a.assigned_to.href) : deviceId,
       };
     } catch (err) {
-      if (taken(err)) throw new FloatingIpTakenError(`${address} is already assigned`);
+      if (taken(err))
+        throw new FloatingIpTakenError(`${address}: ${(err as MetalApiError).messages.join('; ') || '422'}`);
       return rethrow(err);
     }
   }

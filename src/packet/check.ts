@@ -13,7 +13,7 @@ import {
   type MetalProjectRef,
 } from './identity.js';
 import { MetalApiError } from './errors.js';
-import { explainMetalError, metalClient, readMetalToken } from './setup.js';
+import { explainMetalError, metalClient, metroMismatch, readMetalToken } from './setup.js';
 
 export interface CheckRow {
   check: string;
@@ -93,13 +93,12 @@ export async function checkPacket(config: Config, log: Logger): Promise<CheckRow
   }
   try {
     const eip = await new MetalFloatingIps(client, project.id).findReservation(config.vip);
-    const metroOk = eip.metro === undefined || device?.metro === undefined || eip.metro === device.metro;
+    const wrongMetro = metroMismatch(eip.address, eip, device?.metro);
     rows.push({
       check: 'Elastic IP',
-      ok: metroOk,
-      detail: metroOk
-        ? `${eip.address}/${eip.cidr} (${eip.type}${eip.metro ? `, metro ${eip.metro}` : ''})`
-        : `${eip.address} is reserved in metro ${eip.metro} but this server is in ${device?.metro}: an Elastic IP only moves within its metro`,
+      ok: wrongMetro === null,
+      detail:
+        wrongMetro ?? `${eip.address}/${eip.cidr} (${eip.type}${eip.metro ? `, metro ${eip.metro}` : ''})`,
     });
     const holders = eip.holders.map((h) =>
       h.deviceId === device?.id ? `${h.deviceId} (this server)` : h.deviceId,

@@ -4,6 +4,7 @@
 // Only ever an ASSIGNMENT id goes to DELETE /ips/{id}: given a reservation id, it deletes the Elastic IP from
 // the project.
 import { isIP } from 'node:net';
+import { ipv4ToBytes, ipv6ToBytes } from '../vip/frames.js';
 import {
   CloudCallAbortedError,
   FloatingIpConfigError,
@@ -44,15 +45,12 @@ function collapsed(r: MetalIpReservation): string[] {
     .map((a) => lastSegment(a.href as string));
 }
 
+/** The address as a number, with its family; null for what is no address (or an IPv4-mapped form). */
 function toBig(ip: string): { family: 4 | 6; value: bigint } | null {
-  if (isIP(ip) === 4)
-    return { family: 4, value: ip.split('.').reduce((a, o) => (a << 8n) | BigInt(Number(o)), 0n) };
-  if (isIP(ip) !== 6 || ip.includes('.')) return null; // IPv4-mapped forms are not Elastic IPs
-  const [head = '', tail = ''] = ip.split('::');
-  const h = head ? head.split(':') : [];
-  const t = ip.includes('::') ? (tail ? tail.split(':') : []) : [];
-  const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  return { family: 6, value: groups.reduce((a, g) => (a << 16n) | BigInt(parseInt(g, 16)), 0n) };
+  const family = isIP(ip) as 0 | 4 | 6;
+  if (family === 0 || (family === 6 && (ip.includes('.') || ip.includes('%')))) return null;
+  const bytes = family === 4 ? ipv4ToBytes(ip) : ipv6ToBytes(ip);
+  return { family, value: BigInt(`0x${bytes.toString('hex')}`) };
 }
 
 /** The same address however it is written (IPv6 has many spellings). */

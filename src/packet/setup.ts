@@ -46,6 +46,16 @@ export function readMetalToken(config: Pick<Config, 'packetKey' | 'packetKeyFile
   return token;
 }
 
+/** Why `what` (the EIP) cannot move to a server in `deviceMetro`; null when it can (or a metro is unknown). */
+export function metroMismatch(
+  what: string,
+  eip: MetalElasticIp,
+  deviceMetro: string | undefined,
+): string | null {
+  if (eip.metro === undefined || deviceMetro === undefined || eip.metro === deviceMetro) return null;
+  return `${what} is reserved in metro ${eip.metro} but this server is in ${deviceMetro}: an Elastic IP only moves within its metro`;
+}
+
 /** What a failed start-up call means to the user, as one line; null: not a configuration problem. */
 export function explainMetalError(err: unknown): string | null {
   if (err instanceof MetalIdentityError || err instanceof FloatingIpConfigError) return err.message;
@@ -77,10 +87,8 @@ export async function preparePacket(config: Config, log: Logger): Promise<Packet
     });
     const cloud = new MetalFloatingIps(client, project.id);
     const eip = await cloud.findReservation(config.vip);
-    if (eip.metro !== undefined && device.metro !== undefined && eip.metro !== device.metro)
-      throw new FloatingIpConfigError(
-        `--vip ${config.vip} is reserved in metro ${eip.metro} but this server is in ${device.metro}: an Elastic IP only moves within its metro`,
-      );
+    const wrongMetro = metroMismatch(`--vip ${config.vip}`, eip, device.metro);
+    if (wrongMetro !== null) throw new FloatingIpConfigError(wrongMetro);
     log.info(
       {
         project: project.id,

@@ -83,7 +83,7 @@ export class VipService {
   constructor(private readonly opts: ServiceOptions) {}
 
   /** Leadership valid right now; true without leader election. Providers read it before every change. */
-  readonly leadingNow = (): boolean => !this.stopping && (this.elector ? this.elector.isLeader() : true);
+  readonly leadingNow = (): boolean => !this.stopping && this.leaseValid();
 
   /**
    * The lease is still this node's, stopping or not: what a provider checks before the last change it

@@ -193,7 +193,7 @@ export class FloatingIpMover implements VipProvider {
           guard: this.o.leaseValid ?? this.o.leadingNow,
           signal,
         });
-        this.view = (this.view ?? []).filter((v) => v.assignmentId !== h.assignmentId);
+        this.forget(h.assignmentId);
       } catch (err) {
         // Left assigned: the next leader moves it (two calls instead of one).
         this.o.log.warn(
@@ -290,7 +290,7 @@ export class FloatingIpMover implements VipProvider {
           for (const h of others) {
             await cloud.unassign(h.assignmentId, call);
             unassigned = true;
-            this.view = (this.view ?? []).filter((v) => v.assignmentId !== h.assignmentId);
+            this.forget(h.assignmentId);
           }
         if (mine.length > 0) {
           this.view = mine;
@@ -325,6 +325,11 @@ export class FloatingIpMover implements VipProvider {
         await this.backoff(failures, signal, asked);
       }
     }
+  }
+
+  /** An assignment this node removed is no longer in its view. */
+  private forget(assignmentId: string): void {
+    this.view = (this.view ?? []).filter((v) => v.assignmentId !== assignmentId);
   }
 
   private backoff(attempt: number, signal: AbortSignal, atLeastMs = 0): Promise<void> {

@@ -10,7 +10,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { MetalRequest } from '../fakes/metal/types.js';
-import { ROOT, Rig } from './rig.js';
+import { ROOT, Rig, unixRequest } from './rig.js';
 
 export interface MetalRigOptions {
   /** Assignment change -> route change at the router (Metal: seconds). Default 0. */
@@ -242,31 +242,19 @@ export class MetalRig {
     await this.control('DELETE', '/_fake/faults');
   }
 
-  control(
+  async control(
     method: string,
     path: string,
     body?: unknown,
   ): Promise<{ status: number; text: string; json: unknown }> {
-    return new Promise((resolve, reject) => {
-      const req = request(
-        { socketPath: this.socket, method, path, headers: { 'content-type': 'application/json' } },
-        (res) => {
-          let text = '';
-          res.on('data', (c: Buffer) => (text += c.toString()));
-          res.on('end', () => {
-            let json: unknown;
-            try {
-              json = text ? JSON.parse(text) : undefined;
-            } catch {
-              json = undefined;
-            }
-            resolve({ status: res.statusCode ?? 0, text, json });
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(body === undefined ? undefined : JSON.stringify(body));
-    });
+    const r = await unixRequest(this.socket, method, path, body);
+    let json: unknown;
+    try {
+      json = r.body ? JSON.parse(r.body) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: r.status, text: r.body, json };
   }
 
   async destroy(): Promise<void> {

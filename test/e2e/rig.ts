@@ -50,6 +50,27 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const)
     process.exit(130);
   });
 
+/** One JSON request to a fake's control API over its unix socket (reachable from outside its namespace). */
+export function unixRequest(
+  socketPath: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { socketPath, method, path, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
 export interface ProbeEvent {
   type: 'ready' | 'first' | 'gap' | 'switch' | 'tick';
   t: number;
@@ -559,23 +580,7 @@ export class Rig {
 
   /** The fake apiserver's control API, over its unix socket. */
   control(method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-      const req = request(
-        {
-          socketPath: join(this.dir, 'control.sock'),
-          method,
-          path,
-          headers: { 'content-type': 'application/json' },
-        },
-        (res) => {
-          let text = '';
-          res.on('data', (c: Buffer) => (text += c.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-        },
-      );
-      req.on('error', reject);
-      req.end(body === undefined ? undefined : JSON.stringify(body));
-    });
+    return unixRequest(join(this.dir, 'control.sock'), method, path, body);
   }
 
   async waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {

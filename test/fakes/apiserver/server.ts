@@ -18,6 +18,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { isIPv6, Server as NetServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
+import { readBody, resetSocket } from '../http-util.js';
 import { handleControl } from './control.js';
 import { type Fault, type FaultOptions, FaultTable, RuleTable } from './faults.js';
 import * as h from './handlers.js';
@@ -109,35 +110,6 @@ export interface FakeApiServer {
 
 const MAX_BODY = 3 * 1024 * 1024;
 
-/**
- * Closes a connection with a TCP RST, so the client sees ECONNRESET. For TLS the TCP socket underneath is reset,
- * after destroying the TLS socket: the other order leaves a dead entry in Node 20's HTTP connection list that
- * makes server.close() throw.
- */
-function resetSocket(socket: Socket): void {
-  const raw = (socket as Socket & { _parent?: Socket })._parent;
-  if (raw) socket.destroy();
-  try {
-    (raw ?? socket).resetAndDestroy();
-  } catch {
-    (raw ?? socket).destroy();
-  }
-}
-
-function readBody(req: IncomingMessage): Promise<string | null> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= MAX_BODY) chunks.push(c);
-    });
-    req.on('end', () => resolve(size > MAX_BODY ? null : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', () => resolve(null));
-    req.on('aborted', () => resolve(null));
-  });
-}
-
 export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promise<FakeApiServer> {
   const host = opts.host ?? '127.0.0.1';
   const tokens = opts.tokens;
@@ -200,7 +172,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     res: ServerResponse,
     rec: RequestRecord,
     url: URL,
-    body: Promise<string | null> = readBody(req),
+    body: Promise<string | null> = readBody(req, MAX_BODY),
   ): Promise<void> {
     const r = route(req.method ?? 'GET', url);
     if (r.kind === 'info') return send(res, rec, 200, infoBody(r.path));
@@ -285,7 +257,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
         case 'delay': {
           // A slow API server (slow etcd) still commits a write whose client gave up waiting, as
           // kube-apiserver does: the request is processed after the delay; only the answer is lost.
-          body = readBody(req);
+          body = readBody(req, MAX_BODY);
           await later(fault.ms);
           if (closing) return;
           break;

@@ -15,6 +15,7 @@ import { errors, match, type Reply } from './handlers.js';
 import { network } from './ip.js';
 import * as render from './render.js';
 import { MetalStore } from './store.js';
+import { readBody, resetSocket } from '../http-util.js';
 import type { MetalFake, MetalFakeOptions, MetalRequest } from './types.js';
 
 export type * from './types.js';
@@ -22,19 +23,6 @@ export type * from './types.js';
 const MAX_BODY = 1024 * 1024;
 const HTML_502 =
   '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n';
-
-function readBody(req: IncomingMessage): Promise<string | null> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= MAX_BODY) chunks.push(c);
-    });
-    req.on('end', () => resolve(size > MAX_BODY ? null : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', () => resolve(null));
-  });
-}
 
 function send(res: ServerResponse, rec: MetalRequest, status: number, body?: unknown, extra = {}): void {
   if (res.headersSent || res.destroyed) return;
@@ -51,15 +39,6 @@ function send(res: ServerResponse, rec: MetalRequest, status: number, body?: unk
     ...extra,
   });
   res.end(text);
-}
-
-/** Closes the connection with a TCP RST, so the client sees ECONNRESET rather than a clean end. */
-function resetSocket(socket: Socket): void {
-  try {
-    socket.resetAndDestroy();
-  } catch {
-    socket.destroy();
-  }
 }
 
 async function listen(server: Server, host: string, port: number): Promise<number> {
@@ -173,7 +152,7 @@ export async function startMetalFake(o: MetalFakeOptions): Promise<MetalFake> {
       operation,
     };
     requests.push(rec);
-    const body = readBody(req);
+    const body = readBody(req, MAX_BODY);
     const { latencyMs, answer } = closing
       ? { latencyMs: 0, answer: null }
       : faults.take(method, url.pathname);

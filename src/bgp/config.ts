@@ -13,8 +13,8 @@ export interface PeerConfig {
   /** TCP MD5 signature key (RFC 2385), 1-80 bytes; none when absent or empty. */
   password?: string;
   /**
-   * IP TTL / hop limit of the session's packets: 1 for a directly connected eBGP peer, 255 for multihop,
-   * the system's default for iBGP. Absent: the speaker picks by those rules.
+   * IP TTL / hop limit of the session's packets; the system default when absent. peersFromConfig() sets 1
+   * for a directly connected eBGP peer and 255 for multihop, as routers do, and leaves iBGP at the default.
    */
   ttl?: number;
   /** Hold time offered in OPEN, seconds: 0 (no keepalives) or >= 3. */

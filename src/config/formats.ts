@@ -55,7 +55,22 @@ export function parsePeer(entry: string, index: number): BgpPeer {
   if (!isAsn(as)) fail(`${where}: the AS field must be 1-4294967295 (not 23456)`);
   const multihop = m[5] === undefined || m[5] === '' ? false : coerceBool(m[5]);
   if (typeof multihop !== 'boolean') fail(`${where}: the multihop field must be true or false`);
-  return { address, as, password: m[4] ?? '', multihop };
+  const password = m[4] ?? '';
+  if (Buffer.byteLength(password) > MD5_KEY_MAX)
+    fail(`${where}: the password field is over ${MD5_KEY_MAX} bytes (the TCP MD5 limit)`);
+  return { address, as, password, multihop };
+}
+
+/** TCP_MD5SIG_MAXKEYLEN: Linux takes keys of 1-80 bytes. */
+export const MD5_KEY_MAX = 80;
+
+/** "asn:value" (RFC 1997), each 0-65535, as one 32-bit number. */
+export function parseCommunity(text: string): number {
+  const m = /^(\d{1,5}):(\d{1,5})$/.exec(text.trim());
+  const hi = Number(m?.[1]);
+  const lo = Number(m?.[2]);
+  if (!m || hi > 65535 || lo > 65535) fail(`"${text}" is not asn:value (each 0-65535)`);
+  return ((hi << 16) | lo) >>> 0;
 }
 
 export function registerFormats(): void {
@@ -115,6 +130,21 @@ export function registerFormats(): void {
         if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) fail('must be a whole number >= 1');
       },
       coerce: (v: string) => (/^\d+$/.test(v.trim()) ? Number(v) : v),
+    },
+    'keepalive-interval': {
+      validate: (v: unknown) => {
+        if (v === null) return;
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 21845)
+          fail('must be 1-21845 seconds (or unset: a third of the hold time)');
+      },
+      coerce: (v: string) => (v.trim() === '' ? null : /^\d+$/.test(v.trim()) ? Number(v) : v),
+    },
+    communities: {
+      validate: (v: unknown) => {
+        if (!Array.isArray(v)) fail('must be a comma-separated list of asn:value');
+        v.forEach((c) => parseCommunity(String(c)));
+      },
+      coerce: (v: string) => (v.trim() === '' ? [] : v.split(',').map((s) => s.trim())),
     },
     'hold-time': {
       validate: (v: unknown) => {

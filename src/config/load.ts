@@ -4,7 +4,7 @@
 import { isIP } from 'node:net';
 import convict from 'convict';
 import { leaseTimingProblem } from '../election/timing.js';
-import { registerFormats, parsePeer, type BgpPeer } from './formats.js';
+import { registerFormats, parsePeer, MD5_KEY_MAX, type BgpPeer } from './formats.js';
 import { OPTIONS, OPTION_KEYS, optionLabel, spec, type OptionKey } from './schema.js';
 
 export class ConfigError extends Error {
@@ -43,7 +43,8 @@ export interface Settings {
   multihop: boolean;
   peers: string[];
   holdTime: number;
-  keepaliveInterval: number;
+  keepaliveInterval: number | null;
+  bgpCommunities: string[];
   prometheusServer: string;
   k8sConfigPath: string;
   apiServer: string;
@@ -64,6 +65,8 @@ export interface Config extends Settings {
   prefixLength: number;
   /** --peerAddress (if any) followed by --bgppeers, parsed. */
   bgpPeers: BgpPeer[];
+  /** --keepaliveInterval, or a third of --holdTime when it is not set (0 with hold time 0). */
+  keepaliveInterval: number;
   /** Where each option's value came from; manifests write what was set, errors name it as it was set. */
   sources: Record<OptionKey, Source>;
 }
@@ -224,10 +227,35 @@ function resolve(s: Settings, sources: Record<OptionKey, Source>, purpose: Purpo
     fail(
       `${label('bgp')} needs a peer: ${label('peerAddress')} or ${label('peers')} (or --packet to ask the Metal API)`,
     );
-  if (s.holdTime > 0 && s.keepaliveInterval >= s.holdTime)
+  if (s.holdTime > 0 && s.keepaliveInterval !== null && s.keepaliveInterval >= s.holdTime)
     fail(
       `${label('keepaliveInterval')} ${s.keepaliveInterval} must be less than ${label('holdTime')} ${s.holdTime}`,
     );
+  const keepaliveInterval =
+    s.keepaliveInterval ?? (s.holdTime === 0 ? 0 : Math.max(1, Math.floor(s.holdTime / 3)));
+  if (Buffer.byteLength(s.peerPass) > MD5_KEY_MAX)
+    fail(`${label('peerPass')} is over ${MD5_KEY_MAX} bytes (the TCP MD5 limit)`);
+  if (s.bgp) {
+    const vipFamily = isIP(s.vip);
+    bgpPeers.forEach((p, i) => {
+      const name =
+        i === 0 && s.peerAddress !== ''
+          ? label('peerAddress')
+          : `${label('peers')} entry ${i + (s.peerAddress !== '' ? 0 : 1)}`;
+      if (vipFamily !== 0 && isIP(p.address) !== vipFamily)
+        fail(
+          `${name} is IPv${isIP(p.address)} but ${label('vip')} is IPv${vipFamily}: the VIP is announced to peers of its own family`,
+        );
+    });
+    if (s.bgpRouterID === '0.0.0.0') fail(`${label('bgpRouterID')} cannot be 0.0.0.0`);
+    if (
+      !s.packet &&
+      s.bgpRouterID === '' &&
+      bgpPeers.length > 0 &&
+      bgpPeers.every((p) => isIP(p.address) === 6)
+    )
+      fail(`${label('bgpRouterID')} is required when every peer is IPv6 (the router id is an IPv4 address)`);
+  }
 
   const mode: VipMode = s.bgp ? 'bgp' : s.packet ? 'packet-eip' : arp ? 'arp' : 'address-only';
   return {
@@ -237,6 +265,7 @@ function resolve(s: Settings, sources: Record<OptionKey, Source>, purpose: Purpo
     mode,
     prefixLength: s.cidr ?? maxPrefix,
     bgpPeers,
+    keepaliveInterval,
     sources,
   };
 }

@@ -307,11 +307,20 @@ export const OPTIONS = {
   keepaliveInterval: {
     flags: ['--keepaliveInterval'],
     env: ['bgp_keepalive_interval'],
-    format: 'positive-int',
-    default: 10,
-    doc: 'Seconds between BGP KEEPALIVEs (below the hold time)',
+    format: 'keepalive-interval',
+    default: null,
+    doc: 'Seconds between BGP KEEPALIVEs, below the hold time (default: a third of --holdTime)',
     group: 'bgp',
     placeholder: 'seconds',
+  },
+  bgpCommunities: {
+    flags: ['--bgpCommunities'],
+    env: ['bgp_communities'],
+    format: 'communities',
+    default: [],
+    doc: 'BGP communities on the VIP route: asn:value,...',
+    group: 'bgp',
+    placeholder: 'list',
   },
   prometheusServer: {
     flags: ['--prometheusHTTPServer'],

@@ -91,20 +91,35 @@ describe('modes', () => {
     expect(c.arp).toBe(false);
   });
 
+  it('the keepalive interval follows the hold time unless it is set', () => {
+    const bgp = { vip: base.vip, bgp: { value: true, name: '--bgp' } };
+    const env = { bgp_peeraddress: '198.51.100.1' };
+    expect(load({ ...bgp, holdTime: { value: '9', name: '--holdTime' } }, env).keepaliveInterval).toBe(3);
+    expect(load({ ...bgp, holdTime: { value: '4', name: '--holdTime' } }, env).keepaliveInterval).toBe(1);
+    expect(load({ ...bgp, holdTime: { value: '0', name: '--holdTime' } }, env).keepaliveInterval).toBe(0);
+    const both = {
+      ...bgp,
+      holdTime: { value: '9', name: '--holdTime' },
+      keepaliveInterval: { value: '2', name: '--keepaliveInterval' },
+    };
+    expect(load(both, env).keepaliveInterval).toBe(2);
+  });
+
   it('bgp mode collects --peerAddress and --bgppeers', () => {
     const c = load(
       { vip: base.vip, bgp: { value: true, name: '--bgp' } },
       {
         bgp_peeraddress: '198.51.100.1',
         bgp_peeras: '64512',
-        bgp_peers: '[2001:db8::1]:64512:pw:true,203.0.113.1:64513',
+        bgp_peers: '198.51.100.3:64512:pw:true,203.0.113.1:64513',
       },
     );
     expect(c.mode).toBe('bgp');
     expect(c.interface).toBe('lo');
+    expect([c.holdTime, c.keepaliveInterval]).toEqual([30, 10]);
     expect(c.bgpPeers).toEqual([
       { address: '198.51.100.1', as: 64512, password: '', multihop: false },
-      { address: '2001:db8::1', as: 64512, password: 'pw', multihop: true },
+      { address: '198.51.100.3', as: 64512, password: 'pw', multihop: true },
       { address: '203.0.113.1', as: 64513, password: '', multihop: false },
     ]);
   });

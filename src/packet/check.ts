@@ -1,9 +1,13 @@
 // `kvip check --packet`: the Metal part of the preflight. Every step is a read (GET) and each one that can
 // run does, so one run shows everything that is wrong; a step that depends on a failed one says so.
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import type { Config } from '../config/index.js';
 import { ConfigError } from '../config/index.js';
 import type { Logger } from '../log.js';
+import { bgpNotEnabled, neighborPeers } from './bgp-source.js';
+import { metadataOnce, ownPrivateIpv4 } from './bgp-setup.js';
+import type { MetalClient } from './client.js';
 import { MetalFloatingIps } from './floating-ip.js';
 import {
   MetalIdentityError,
@@ -13,6 +17,7 @@ import {
   type MetalProjectRef,
 } from './identity.js';
 import { MetalApiError } from './errors.js';
+import { planPeerRoutes, routeCommand, type RoutePort } from './peer-routes.js';
 import { explainMetalError, metalClient, metroMismatch, readMetalToken } from './setup.js';
 
 export interface CheckRow {
@@ -32,7 +37,12 @@ function why(err: unknown): string {
   return explainMetalError(err) ?? (err instanceof Error ? err.message : String(err));
 }
 
-export async function checkPacket(config: Config, log: Logger): Promise<CheckRow[]> {
+export interface CheckDeps {
+  /** The kernel's routes, for the BGP peers' routes row (--bgp); without it that row is left out. */
+  routes?: RoutePort;
+}
+
+export async function checkPacket(config: Config, log: Logger, deps: CheckDeps = {}): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
   let token: string;
   try {
@@ -91,6 +101,7 @@ export async function checkPacket(config: Config, log: Logger): Promise<CheckRow
   } catch (err) {
     rows.push({ check: 'this server', ok: false, detail: why(err) });
   }
+  if (config.bgp) rows.push(...(await checkBgp(config, client, project, device, deps.routes)));
   try {
     const eip = await new MetalFloatingIps(client, project.id).findReservation(config.vip);
     const wrongMetro = metroMismatch(eip.address, eip, device?.metro);
@@ -108,7 +119,9 @@ export async function checkPacket(config: Config, log: Logger): Promise<CheckRow
       ok: eip.holders.length <= 1,
       detail:
         eip.holders.length === 0
-          ? 'nobody yet (the leader assigns it)'
+          ? config.bgp
+            ? 'nobody (the leader announces it by BGP)'
+            : 'nobody yet (the leader assigns it)'
           : eip.holders.length === 1
             ? (holders[0] as string)
             : `${holders.join(', ')}: more than one assignment; remove all but one in the Metal console`,
@@ -117,6 +130,78 @@ export async function checkPacket(config: Config, log: Logger): Promise<CheckRow
     rows.push({ check: 'Elastic IP', ok: false, detail: why(err) });
   }
   client.close();
+  return rows;
+}
+
+/**
+ * --bgp rows, reads only (no session is created here): BGP enabled for the project; this server's neighbours
+ * (none yet is fine, kvip creates the session at start); the routes to Metal's peers, when `routes` is given.
+ */
+async function checkBgp(
+  config: Config,
+  client: MetalClient,
+  project: MetalProjectRef,
+  device: MetalDeviceRef | undefined,
+  routes: RoutePort | undefined,
+): Promise<CheckRow[]> {
+  const rows: CheckRow[] = [];
+  let enabled = false;
+  try {
+    const off = bgpNotEnabled(project, await client.getBgpConfig(project.id));
+    enabled = off === null;
+    rows.push({ check: 'BGP on the project', ok: enabled, detail: off ?? 'enabled' });
+  } catch (err) {
+    rows.push({ check: 'BGP on the project', ok: false, detail: why(err) });
+  }
+  if (!device) return rows;
+  const family = isIP(config.vip) === 6 ? 6 : 4;
+  const timing = { family, holdTimeS: config.holdTime, keepaliveS: config.keepaliveInterval } as const;
+  let peers;
+  try {
+    const neighbors = await client.getBgpNeighbors(device.id);
+    if (!neighbors.some((n) => n.address_family === family)) {
+      const fam = family === 4 ? 'ipv4' : 'ipv6';
+      rows.push({
+        check: 'BGP neighbours',
+        ok: enabled,
+        detail: `none yet${enabled ? `: kvip creates this server's ${fam} session when it starts` : ''}`,
+      });
+      return rows;
+    }
+    peers = neighborPeers(neighbors, timing).peers;
+    const p0 = peers[0] as (typeof peers)[number];
+    const how = [p0.ttl === 255 ? 'multihop' : '', p0.password !== undefined ? 'MD5' : '']
+      .filter(Boolean)
+      .join(', ');
+    rows.push({
+      check: 'BGP neighbours',
+      ok: true,
+      detail: `${peers.map((p) => p.address).join(', ')} (AS ${p0.peerAs}${how ? `, ${how}` : ''})`,
+    });
+  } catch (err) {
+    rows.push({ check: 'BGP neighbours', ok: false, detail: why(err) });
+    return rows;
+  }
+  if (!routes) return rows;
+  try {
+    const own = await ownPrivateIpv4(device.id, metadataOnce(config, undefined), client);
+    if (!own) throw new Error("neither the metadata service nor the API names this server's private gateway");
+    const plan = await planPeerRoutes(peers, own.gateway, routes);
+    const missing = plan.filter((r) => r.state === 'missing').map((r) => r.peer);
+    const via = plan.filter((r) => r.state === 'present').map((r) => r.peer);
+    rows.push({
+      check: 'routes to the BGP peers',
+      ok: true,
+      detail:
+        missing.length > 0
+          ? `missing: kvip adds them when it starts (it needs CAP_NET_ADMIN), or run: ${missing.map((m) => routeCommand(m, own.gateway)).join(' && ')}`
+          : via.length > 0
+            ? `${via.join(', ')} via ${own.gateway}`
+            : 'none needed',
+    });
+  } catch (err) {
+    rows.push({ check: 'routes to the BGP peers', ok: false, detail: why(err) });
+  }
   return rows;
 }
 

@@ -70,21 +70,31 @@ export function metalClient(config: Config, token: string, log: Logger): MetalCl
   return new MetalClient({ baseUrl: config.packetAPIURL, token, log, timeoutMs: 5000 });
 }
 
+/** The project, and this server in it, from the flags (EIP and BGP mode alike; only GETs). */
+export async function resolveProjectAndDevice(
+  client: MetalClient,
+  config: Config,
+  log: Logger,
+): Promise<{ project: MetalProjectRef; device: MetalDeviceRef }> {
+  const project = await resolveProject(client, {
+    projectID: config.packetProjectID,
+    projectName: config.packetProject,
+  });
+  const device = await resolveDevice(client, {
+    deviceID: config.packetDeviceID,
+    metadataURL: config.packetMetadataURL,
+    hostname: hostname(),
+    projectId: project.id,
+    log,
+  });
+  return { project, device };
+}
+
 export async function preparePacket(config: Config, log: Logger): Promise<PacketSetup> {
   const token = readMetalToken(config);
   const client = metalClient(config, token, log);
   try {
-    const project = await resolveProject(client, {
-      projectID: config.packetProjectID,
-      projectName: config.packetProject,
-    });
-    const device = await resolveDevice(client, {
-      deviceID: config.packetDeviceID,
-      metadataURL: config.packetMetadataURL,
-      hostname: hostname(),
-      projectId: project.id,
-      log,
-    });
+    const { project, device } = await resolveProjectAndDevice(client, config, log);
     const cloud = new MetalFloatingIps(client, project.id);
     const eip = await cloud.findReservation(config.vip);
     const wrongMetro = metroMismatch(`--vip ${config.vip}`, eip, device.metro);

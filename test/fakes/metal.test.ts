@@ -217,6 +217,36 @@ describe('fake Metal API', () => {
     });
   });
 
+  it('fills in the session neighbours only once the session exists, after afterReads more reads', async () => {
+    const fake = await start();
+    const { devices } = seed(fake);
+    const dev = devices[0]!.id;
+    const v4 = {
+      address_family: 4 as const,
+      customer_as: 65000,
+      customer_ip: '10.70.0.3',
+      md5_enabled: false,
+      multihop: true,
+      peer_as: 65530,
+      peer_ips: ['169.254.255.1', '169.254.255.2'],
+      routes_in: [],
+      routes_out: [],
+    };
+    const v6 = { ...v4, address_family: 6 as const, customer_ip: '2604:1380::3', peer_ips: ['fc00::e'] };
+    fake.setBgpSessionNeighbors(dev, [v4, v6], 2);
+    const read = async () => (await api(fake, 'GET', `/devices/${dev}/bgp/neighbors`)).body.bgp_neighbors;
+    expect(await read()).toEqual([]); // no session: nothing, however often it is read
+    expect(await read()).toEqual([]);
+    await api(fake, 'POST', `/devices/${dev}/bgp/sessions`, { address_family: 'ipv4' });
+    expect(await read()).toEqual([]);
+    expect(await read()).toEqual([]);
+    expect(await read()).toEqual([v4]); // only the family that has a session
+    await api(fake, 'POST', `/devices/${dev}/bgp/sessions`, { address_family: 'ipv6' });
+    await read();
+    await read();
+    expect(await read()).toEqual([v4, v6]);
+  });
+
   it('answers /metadata for the device mapped to the caller source address, 404 for another', async () => {
     const fake = await start();
     const p = fake.addProject({ name: 'p' });

@@ -1,6 +1,7 @@
 // Shared setup of the MetalClient tests: a fresh scripted server and client per test, both closed after it
 // whatever the outcome, plus the checks for rejections and for the token's absence.
 import { inspect } from 'node:util';
+import { loadConfig, type Config } from '../../src/config/index.js';
 import { MetalApiError, MetalClient, type MetalClientOptions } from '../../src/packet/index.js';
 import { fakeHttp, type FakeHttp, type Handler, type Seen } from './fake-http.js';
 
@@ -61,4 +62,14 @@ export function expectNoToken(err: unknown): void {
   expect(JSON.stringify(err)).not.toContain(TOKEN);
   expect(String((err as Error).stack)).not.toContain(TOKEN);
   expect(String((err as Error).message)).not.toContain(TOKEN);
+}
+
+/** A start-up Config from option values as flags (`--<key>`); an empty string leaves that option out. */
+export function startConfig(values: Record<string, string | boolean>): Config {
+  const flags = Object.fromEntries(
+    Object.entries(values)
+      .filter(([, v]) => v !== '')
+      .map(([k, v]) => [k, { value: v, name: `--${k}` }]),
+  );
+  return loadConfig({ flags, env: {} }, 'start');
 }

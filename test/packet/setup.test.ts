@@ -4,9 +4,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, ConfigError, type Config } from '../../src/config/index.js';
+import { ConfigError, type Config } from '../../src/config/index.js';
 import { preparePacket, readMetalToken } from '../../src/packet/setup.js';
 import { startMetalFake, type MetalFake } from '../fakes/metal/server.js';
+import { startConfig } from './harness.js';
 
 const TOKEN = 'kvip-sentinel-setup-token';
 const log = { debug() {}, info() {}, warn() {}, error() {} };
@@ -17,7 +18,7 @@ let project: { id: string };
 let self: { id: string };
 
 function config(over: Record<string, string> = {}): Config {
-  const values: Record<string, string | boolean> = {
+  return startConfig({
     packet: true,
     vip: '203.0.113.100',
     packetProject: 'vipTest',
@@ -25,13 +26,7 @@ function config(over: Record<string, string> = {}): Config {
     packetAPIURL: fake.apiUrl,
     packetMetadataURL: fake.metadataUrl,
     ...over,
-  };
-  const flags = Object.fromEntries(
-    Object.entries(values)
-      .filter(([, v]) => v !== '')
-      .map(([k, v]) => [k, { value: v, name: `--${k}` }]),
-  );
-  return loadConfig({ flags, env: {} }, 'start');
+  });
 }
 
 beforeEach(async () => {

@@ -181,7 +181,7 @@ add('POST', '/devices/{id}/ips', 'createIPAssignment', (ctx, id) =>
 );
 
 add('GET', '/devices/{id}/bgp/neighbors', 'getBgpNeighborData', (ctx, id) =>
-  withDevice(ctx, id, (d) => ({ status: 200, body: { bgp_neighbors: structuredClone(d.neighbors) } })),
+  withDevice(ctx, id, (d) => ({ status: 200, body: { bgp_neighbors: ctx.store.readNeighbors(d) } })),
 );
 
 add('GET', '/devices/{id}/bgp/sessions', 'findBgpSessions', (ctx, id) =>

@@ -3,10 +3,11 @@
 // Hand-written because nothing else does this job: Metal is sunset, so there is no sandbox, and a mock generated
 // from the spec knows nothing of what the spec leaves out but clients must survive: a partial `hostname` filter,
 // tiny pages, 422 "Address has already been taken" (also for a while after an unassignment), DELETE /ips/{id}
-// with a reservation id deleting the whole block, BGP's 422 "already has session", `{}` for no bgp-config, both
-// error body shapes, a metadata service that knows the caller by source address, and faults (latency, 429 with
-// rate-limit headers, 5xx, a load balancer's HTML 502, reset, hang). Shapes follow the published spec
-// (openapi/), which metal-contract.test.ts checks.
+// with a reservation id deleting the whole block, BGP's 422 "already has session", neighbours filled in only
+// after the session exists (and maybe a few reads later), `{}` for no bgp-config, both error body shapes, a
+// metadata service that knows the caller by source address, and faults (latency, 429 with rate-limit headers,
+// 5xx, a load balancer's HTML 502, reset, hang). Shapes follow the published spec (openapi/), which
+// metal-contract.test.ts checks.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { isIPv6 } from 'node:net';
@@ -222,6 +223,11 @@ export async function startMetalFake(o: MetalFakeOptions): Promise<MetalFake> {
     },
     setBgpConfig: (projectId, cfg) => store.setBgpConfig(projectId, cfg),
     setBgpNeighbors: (deviceId, neighbors) => store.setBgpNeighbors(deviceId, neighbors),
+    setBgpSessionNeighbors: (deviceId, neighbors, afterReads = 0) => {
+      if (!(Number.isInteger(afterReads) && afterReads >= 0))
+        throw new Error('metal fake: afterReads must be an integer >= 0');
+      store.setBgpSessionNeighbors(deviceId, neighbors, afterReads);
+    },
     setReleaseLagMs: (ms) => {
       if (!(ms >= 0)) throw new Error('metal fake: release lag must be >= 0');
       store.releaseLagMs = ms;

@@ -37,6 +37,11 @@ export interface Device {
   createdAt: string;
   neighbors: BgpNeighbor[];
   sessions: BgpSession[];
+  /** What Metal fills in once the device has a session of a neighbour's family (setBgpSessionNeighbors). */
+  sessionNeighbors: BgpNeighbor[];
+  fillAfterReads: number;
+  /** Family -> neighbour reads still answered without that family's sessionNeighbors. */
+  filling: Map<4 | 6, number>;
 }
 
 export interface Reservation {
@@ -114,6 +119,9 @@ export class MetalStore {
       createdAt: now(),
       neighbors: [],
       sessions: [],
+      sessionNeighbors: [],
+      fillAfterReads: 0,
+      filling: new Map(),
     };
     this.devices.set(id, device);
     // A device's own addresses are management /31s (the API lists them among the project's reservations too,
@@ -233,7 +241,41 @@ export class MetalStore {
     if (d.sessions.some((s) => s.addressFamily === family)) return null;
     const s: BgpSession = { id: randomUUID(), addressFamily: family, defaultRoute, createdAt: now() };
     d.sessions.push(s);
+    this.startFill(d, family === 'ipv4' ? 4 : 6);
     return s;
+  }
+
+  /**
+   * Metal fills in a device's neighbours only after its session exists, and not always by the next read: once
+   * a session of a family exists, `afterReads` more neighbour reads answer without that family's entries.
+   */
+  setBgpSessionNeighbors(deviceId: string, neighbors: BgpNeighbor[], afterReads: number): void {
+    const d = this.devices.get(deviceId);
+    if (!d) throw new Error(`metal fake: no device ${deviceId}`);
+    d.sessionNeighbors = structuredClone(neighbors);
+    d.fillAfterReads = afterReads;
+    for (const s of d.sessions) this.startFill(d, s.addressFamily === 'ipv4' ? 4 : 6);
+  }
+
+  private startFill(d: Device, family: 4 | 6): void {
+    if (!d.sessionNeighbors.some((n) => n.address_family === family)) return;
+    if (d.fillAfterReads > 0) d.filling.set(family, d.fillAfterReads);
+    else this.fill(d, family);
+  }
+
+  private fill(d: Device, family: 4 | 6): void {
+    d.filling.delete(family);
+    const mine = d.sessionNeighbors.filter((n) => n.address_family === family);
+    d.neighbors = [...d.neighbors.filter((n) => n.address_family !== family), ...structuredClone(mine)];
+  }
+
+  /** GET /devices/{id}/bgp/neighbors: counts the read towards any pending fill, then answers. */
+  readNeighbors(d: Device): BgpNeighbor[] {
+    for (const [family, left] of [...d.filling]) {
+      if (left === 0) this.fill(d, family);
+      else d.filling.set(family, left - 1);
+    }
+    return structuredClone(d.neighbors);
   }
 
   setBgpConfig(projectId: string, cfg: BgpConfigInput | null): void {

@@ -159,6 +159,12 @@ export interface MetalFake {
   setBgpConfig(projectId: string, cfg: BgpConfigInput | null): void;
   /** What GET /devices/{id}/bgp/neighbors and the metadata document's bgp_neighbors return. */
   setBgpNeighbors(deviceId: string, neighbors: BgpNeighbor[]): void;
+  /**
+   * What the device's neighbours become once it has a session of their family, as Metal fills them in after
+   * POST /devices/{id}/bgp/sessions: the first `afterReads` (default 0) neighbour reads after the session
+   * exists still answer without them. The metadata document shows them from the same moment.
+   */
+  setBgpSessionNeighbors(deviceId: string, neighbors: BgpNeighbor[], afterReads?: number): void;
   setReleaseLagMs(ms: number): void;
   state(): FakeState;
   /** Every request to either listener, in arrival order; never the token. */

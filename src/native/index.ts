@@ -3,14 +3,17 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// kvip's N-API addon (native/, plain C): raw AF_PACKET frames and synchronous VIP address changes now, a
-// TCP_MD5SIG socket for BGP later. It is
-// built by `npm ci` (the package's install script) into native/build/Release/kvip_native.node and loaded on
-// first use, so commands that never send a frame (manifest, --help) work without it.
+import type { TcpConnectOptions } from './tcp.js';
+
+// kvip's N-API addon (native/, plain C): raw AF_PACKET frames, synchronous rtnetlink (the VIP's address,
+// links) and the TCP connection of a BGP session (TCP_MD5SIG, TTL and source address set before the
+// SYN: ./tcp.ts). It is built by `npm ci` (the package's install script) into
+// native/build/Release/kvip_native.node and loaded on first use, so commands that never send a frame
+// (manifest, --help) work without it.
 
 /**
- * The functions the addon exports (native/src/*.c). Failures throw an Error with `.code` = errno name; an
- * rtnetlink call the kernel does not answer within 1 s throws ETIMEDOUT.
+ * The functions the addon exports (native/src/*.c). Failures throw an Error with `.code` = errno name
+ * (tcpConnect rejects with one); an rtnetlink call the kernel does not answer within 1 s throws ETIMEDOUT.
  */
 export interface NativeAddon {
   openPacket(ifname: string): number;
@@ -38,6 +41,8 @@ export interface NativeAddon {
    * interface: { index, family, prefix, address, label?, flags (IFA_F_*) }.
    */
   addresses(family: 4 | 6, index?: number): unknown[];
+  /** See tcpConnect in ./tcp.ts: a connected socket fd, or a rejection with the errno. */
+  tcpConnect(opts: TcpConnectOptions): Promise<number>;
 }
 
 /** An error thrown by the addon: `.code` is the errno name (EPERM, ENODEV, ...), `.syscall` the C call. */

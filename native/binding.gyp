@@ -4,11 +4,15 @@
   "targets": [
     {
       "target_name": "kvip_native",
-      "sources": ["src/addon.c", "src/errors.c", "src/packet.c", "src/rtnl.c", "src/rtnl_dump.c"],
+      "sources": ["src/addon.c", "src/errors.c", "src/packet.c", "src/rtnl.c", "src/rtnl_dump.c",
+                  "src/rtnl_route.c", "src/tcp_connect.c"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
       "conditions": [
-        ["OS!='linux'", { "sources!": ["src/packet.c", "src/rtnl.c", "src/rtnl_dump.c"], "defines": ["KVIP_NO_PACKET"] }]
+        ["OS!='linux'", {
+          "sources!": ["src/packet.c", "src/rtnl.c", "src/rtnl_dump.c", "src/rtnl_route.c", "src/tcp_connect.c"],
+          "defines": ["KVIP_NO_PACKET"]
+        }]
       ]
     }
   ]

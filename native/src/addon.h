@@ -13,6 +13,10 @@ napi_status kvip_rtnl_init(napi_env env, napi_value exports);
 /* rtnl_dump.c: links, addresses (rtnetlink dumps, for prepare and reconcile). */
 napi_status kvip_rtnl_dump_init(napi_env env, napi_value exports);
 
-/* Next: tcp_md5.c (BGP sessions with TCP_MD5SIG) adds kvip_tcp_md5_init here. */
+/* rtnl_route.c: routeGet, routeAdd, routeDelete, routes (synchronous rtnetlink: the kernel's routes). */
+napi_status kvip_rtnl_route_init(napi_env env, napi_value exports);
+
+/* tcp_connect.c: tcpConnect (BGP's TCP connection: TCP_MD5SIG, TTL, source address; waited for off the loop). */
+napi_status kvip_tcp_connect_init(napi_env env, napi_value exports);
 
 #endif

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 const char *kvip_errno_name(int err, char *buf, size_t len) {
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
@@ -45,10 +46,17 @@ napi_value kvip_throw_errno(napi_env env, int err, const char *op, const char *w
 
 napi_value kvip_throw_errno_reason(napi_env env, int err, const char *op, const char *what, const char *syscall,
                                    const char *reason) {
+  napi_value error = kvip_errno_error(env, err, op, what, syscall, reason);
+  if (error != NULL) napi_throw(env, error);
+  return NULL;
+}
+
+napi_value kvip_errno_error(napi_env env, int err, const char *op, const char *what, const char *syscall,
+                            const char *reason) {
   char namebuf[16];
-  char message[256];
+  char message[384]; /* tcpConnect names two IPv6 endpoints and a long reason */
   const char *name = kvip_errno_name(err, namebuf, sizeof namebuf);
-  snprintf(message, sizeof message, "%s(%s): %s (%s)", op, what, name, reason);
+  snprintf(message, sizeof message, "%s(%s): %s (%s)", op, what, name, reason != NULL ? reason : strerror(err));
 
   napi_value code, msg, error, sys;
   if (napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code) != napi_ok ||
@@ -60,8 +68,7 @@ napi_value kvip_throw_errno_reason(napi_env env, int err, const char *op, const 
   if (syscall != NULL && napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sys) == napi_ok) {
     napi_set_named_property(env, error, "syscall", sys);
   }
-  napi_throw(env, error);
-  return NULL;
+  return error;
 }
 
 napi_value kvip_throw_type(napi_env env, const char *message) {
@@ -90,6 +97,12 @@ bool kvip_get_u32(napi_env env, napi_value v, uint32_t *out) {
   if (!(d >= 0 && d <= 4294967295.0) || d != (double)(uint32_t)d) return false;
   *out = (uint32_t)d;
   return true;
+}
+
+int64_t kvip_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 napi_status kvip_export(napi_env env, napi_value exports, const char *name, napi_callback fn) {

@@ -20,6 +20,11 @@ napi_value kvip_throw_errno(napi_env env, int err, const char *op, const char *w
 napi_value kvip_throw_errno_reason(napi_env env, int err, const char *op, const char *what, const char *syscall,
                                    const char *reason);
 
+/* The same Error, returned instead of thrown (to reject a promise with); reason NULL: strerror(err). NULL
+ * when it cannot be made, with an exception pending. */
+napi_value kvip_errno_error(napi_env env, int err, const char *op, const char *what, const char *syscall,
+                            const char *reason);
+
 /* Throws TypeError{code: "ERR_INVALID_ARG_TYPE"} with the given message. Returns NULL. */
 napi_value kvip_throw_type(napi_env env, const char *message);
 
@@ -29,6 +34,9 @@ int kvip_get_fd(napi_env env, napi_value value, const char *op);
 /* A JS number that is a whole number in [0, 2^32): false otherwise (napi_get_value_uint32 alone would
  * truncate 24.7 to 24 and wrap -1 to 0xffffffff). Sets no exception. */
 bool kvip_get_u32(napi_env env, napi_value v, uint32_t *out);
+
+/* Milliseconds on the monotonic clock (for deadlines that signals and wall-clock steps cannot move). */
+int64_t kvip_now_ms(void);
 
 /* Registers fn as exports[name]. Returns napi_ok or the failing status. */
 napi_status kvip_export(napi_env env, napi_value exports, const char *name, napi_callback fn);

@@ -15,7 +15,7 @@
  *   addressAdd(ifindex, family: 4 | 6, address: Buffer, prefix, label: string | null, nodad: boolean,
  *              scope?: 0 | 254): void
  *   addressDelete(ifindex, family: 4 | 6, address: Buffer, prefix): void
- *   (the dumps, links() and addresses(), are in rtnl_dump.c)
+ *   (the dumps, links() and addresses(), are in rtnl_dump.c; routes in rtnl_route.c)
  *
  * Errors are JS Errors with .code = the errno the kernel returned (EEXIST, EADDRNOTAVAIL, EPERM, ENODEV, ...).
  * The message is built as iproute2 builds it: IFA_LOCAL and IFA_ADDRESS both the address (no peer), scope
@@ -40,7 +40,6 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #define ATTR_SPACE 128 /* IFA_LOCAL + IFA_ADDRESS (16 each) + IFA_LABEL (16) + IFA_FLAGS (4), with headers */
@@ -51,19 +50,12 @@ struct addr_request {
   char attrs[ATTR_SPACE];
 };
 
-static void put_attr(struct addr_request *req, unsigned short type, const void *data, size_t len) {
-  struct rtattr *rta = (struct rtattr *)((char *)req + NLMSG_ALIGN(req->nh.nlmsg_len));
+void kvip_rtnl_put_attr(struct nlmsghdr *nh, unsigned short type, const void *data, size_t len) {
+  struct rtattr *rta = (struct rtattr *)((char *)nh + NLMSG_ALIGN(nh->nlmsg_len));
   rta->rta_type = type;
   rta->rta_len = RTA_LENGTH(len);
   memcpy(RTA_DATA(rta), data, len);
-  req->nh.nlmsg_len = NLMSG_ALIGN(req->nh.nlmsg_len) + RTA_ALIGN(rta->rta_len);
-}
-
-/* Milliseconds on the monotonic clock. */
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_ALIGN(rta->rta_len);
 }
 
 /*
@@ -97,14 +89,14 @@ int kvip_rtnl_transact(struct nlmsghdr *req, bool strict, const char **syscall, 
     err = errno;
     goto out;
   }
-  int64_t deadline = now_ms() + RTNL_WAIT_MS;
+  int64_t deadline = kvip_now_ms() + RTNL_WAIT_MS;
   for (;;) {
     /* 32 KiB: the kernel fills a dump batch up to that size; MSG_TRUNC below catches anything larger. */
     char buf[32768] __attribute__((aligned(NLMSG_ALIGNTO)));
     struct sockaddr_nl from;
     struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
     struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1};
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - kvip_now_ms();
     struct pollfd pfd = {.fd = fd, .events = POLLIN};
     int ready = left > 0 ? poll(&pfd, 1, (int)left) : 0;
     if (ready < 0 && errno == EINTR) continue; /* the deadline stands */
@@ -129,7 +121,7 @@ int kvip_rtnl_transact(struct nlmsghdr *req, bool strict, const char **syscall, 
     int len = (int)n;
     for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
       if (h->nlmsg_seq != req->nlmsg_seq) continue;
-      deadline = now_ms() + RTNL_WAIT_MS; /* an answer: a long dump is progress, not a hang */
+      deadline = kvip_now_ms() + RTNL_WAIT_MS; /* an answer: a long dump is progress, not a hang */
       if (h->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
       if (h->nlmsg_type == NLMSG_DONE) {
         /* A dump that failed part-way puts its error in DONE's payload. */
@@ -223,8 +215,8 @@ static bool read_address_call(napi_env env, napi_callback_info info, size_t want
 /* Adds the address attributes, sends the request and turns a kernel error into a JS exception. */
 static napi_value send_address(napi_env env, const char *op, struct addr_request *req, const unsigned char *addr,
                                size_t len) {
-  put_attr(req, IFA_LOCAL, addr, len);
-  put_attr(req, IFA_ADDRESS, addr, len);
+  kvip_rtnl_put_attr(&req->nh, IFA_LOCAL, addr, len);
+  kvip_rtnl_put_attr(&req->nh, IFA_ADDRESS, addr, len);
   const char *syscall = NULL;
   int err = kvip_rtnl_transact(&req->nh, false, &syscall, NULL, NULL);
   if (err != 0) return throw_request(env, err, op, req, addr, syscall);
@@ -269,11 +261,11 @@ static napi_value address_add(napi_env env, napi_callback_info info) {
 
   req.nh.nlmsg_type = RTM_NEWADDR;
   req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
-  if (label_len > 0 && req.ifa.ifa_family == AF_INET) put_attr(&req, IFA_LABEL, label, label_len + 1);
+  if (label_len > 0 && req.ifa.ifa_family == AF_INET) kvip_rtnl_put_attr(&req.nh, IFA_LABEL, label, label_len + 1);
   if (nodad) {
     uint32_t flags = IFA_F_NODAD;
     req.ifa.ifa_flags = IFA_F_NODAD;
-    put_attr(&req, IFA_FLAGS, &flags, sizeof flags);
+    kvip_rtnl_put_attr(&req.nh, IFA_FLAGS, &flags, sizeof flags);
   }
   return send_address(env, "addressAdd", &req, addr, len);
 }

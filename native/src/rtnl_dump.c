@@ -18,14 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-struct dump_ctx {
-  napi_env env;
-  napi_value array;
-  uint32_t count;
-  int only_index; /* 0 for all */
-};
-
-static bool set_u32(napi_env env, napi_value obj, const char *key, uint32_t v) {
+bool kvip_set_u32(napi_env env, napi_value obj, const char *key, uint32_t v) {
   napi_value x;
   return napi_create_uint32(env, v, &x) == napi_ok && napi_set_named_property(env, obj, key, x) == napi_ok;
 }
@@ -50,8 +43,8 @@ static bool on_link(const struct nlmsghdr *h, void *vctx) {
   if (ctx->only_index != 0 && ifi->ifi_index != ctx->only_index) return true;
   napi_env env = ctx->env;
   napi_value obj;
-  if (napi_create_object(env, &obj) != napi_ok || !set_u32(env, obj, "index", (uint32_t)ifi->ifi_index) ||
-      !set_u32(env, obj, "flags", ifi->ifi_flags))
+  if (napi_create_object(env, &obj) != napi_ok || !kvip_set_u32(env, obj, "index", (uint32_t)ifi->ifi_index) ||
+      !kvip_set_u32(env, obj, "flags", ifi->ifi_flags))
     return false;
   bool has_mac = false;
   int len = (int)IFLA_PAYLOAD(h);
@@ -61,7 +54,7 @@ static bool on_link(const struct nlmsghdr *h, void *vctx) {
     bool ok = true;
     if (a->rta_type == IFLA_IFNAME) ok = set_str(env, obj, "name", data, n);
     else if (a->rta_type == IFLA_ADDRESS) ok = set_bytes(env, obj, "mac", data, n), has_mac = true;
-    else if (a->rta_type == IFLA_MTU && n >= 4) ok = set_u32(env, obj, "mtu", *(const uint32_t *)data);
+    else if (a->rta_type == IFLA_MTU && n >= 4) ok = kvip_set_u32(env, obj, "mtu", *(const uint32_t *)data);
     if (!ok) return false;
   }
   if (!has_mac && !set_bytes(env, obj, "mac", "", 0)) return false;
@@ -89,28 +82,26 @@ static bool on_addr(const struct nlmsghdr *h, void *vctx) {
   const struct rtattr *mine = local != NULL ? local : address;
   if (mine == NULL) return true;
   napi_value obj;
-  if (napi_create_object(env, &obj) != napi_ok || !set_u32(env, obj, "index", ifa->ifa_index) ||
-      !set_u32(env, obj, "family", ifa->ifa_family == AF_INET ? 4 : 6) ||
-      !set_u32(env, obj, "prefix", ifa->ifa_prefixlen) || !set_u32(env, obj, "flags", flags) ||
+  if (napi_create_object(env, &obj) != napi_ok || !kvip_set_u32(env, obj, "index", ifa->ifa_index) ||
+      !kvip_set_u32(env, obj, "family", ifa->ifa_family == AF_INET ? 4 : 6) ||
+      !kvip_set_u32(env, obj, "prefix", ifa->ifa_prefixlen) || !kvip_set_u32(env, obj, "flags", flags) ||
       !set_bytes(env, obj, "address", RTA_DATA(mine), RTA_PAYLOAD(mine)) ||
       (label != NULL && !set_str(env, obj, "label", RTA_DATA(label), RTA_PAYLOAD(label))))
     return false;
   return napi_set_element(env, ctx->array, ctx->count++, obj) == napi_ok;
 }
 
-/* Zeroes a request of header + body and fills in the header. */
-static void init_request(struct nlmsghdr *nh, size_t body_len, uint16_t type, uint16_t flags) {
+void kvip_rtnl_init_request(struct nlmsghdr *nh, size_t body_len, uint16_t type, uint16_t flags) {
   memset(nh, 0, NLMSG_LENGTH(body_len));
   nh->nlmsg_len = NLMSG_LENGTH(body_len);
   nh->nlmsg_type = type;
   nh->nlmsg_flags = flags;
 }
 
-/* Sends a get request and collects each reply into a JS array through on_reply. ENODEV (a link asked for by
- * index that is not there) gives [] when missing_is_empty. A request with an index asks for strict checking:
- * without it the kernel ignores the index of an address dump. */
-static napi_value collect(napi_env env, struct nlmsghdr *req, reply_fn on_reply, int only_index, const char *op,
-                          const char *what, bool missing_is_empty) {
+/* See rtnl.h. A request with an index asks for strict checking: without it the kernel ignores the index of an
+ * address dump. */
+napi_value kvip_rtnl_collect(napi_env env, struct nlmsghdr *req, reply_fn on_reply, int only_index, const char *op,
+                             const char *what, bool missing_is_empty) {
   struct dump_ctx ctx = {.env = env, .only_index = only_index};
   const char *syscall = NULL;
   int err = EINTR;
@@ -139,10 +130,10 @@ static napi_value links(napi_env env, napi_callback_info info) {
     struct nlmsghdr nh;
     struct ifinfomsg ifi;
   } req;
-  init_request(&req.nh, sizeof req.ifi, RTM_GETLINK, NLM_F_REQUEST | (index == 0 ? NLM_F_DUMP : NLM_F_ACK));
+  kvip_rtnl_init_request(&req.nh, sizeof req.ifi, RTM_GETLINK, NLM_F_REQUEST | (index == 0 ? NLM_F_DUMP : NLM_F_ACK));
   req.ifi.ifi_family = AF_UNSPEC;
   req.ifi.ifi_index = (int)index;
-  return collect(env, &req.nh, on_link, (int)index, "links", index == 0 ? "all" : "one", index != 0);
+  return kvip_rtnl_collect(env, &req.nh, on_link, (int)index, "links", index == 0 ? "all" : "one", index != 0);
 }
 
 /*
@@ -165,13 +156,13 @@ static napi_value addresses(napi_env env, napi_callback_info info) {
     struct nlmsghdr nh;
     struct ifaddrmsg ifa;
   } req;
-  init_request(&req.nh, sizeof req.ifa, RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP);
+  kvip_rtnl_init_request(&req.nh, sizeof req.ifa, RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP);
   req.ifa.ifa_family = family == 4 ? AF_INET : AF_INET6;
   req.ifa.ifa_index = index;
   char what[32];
   if (index == 0) snprintf(what, sizeof what, "%s", family == 4 ? "IPv4" : "IPv6");
   else snprintf(what, sizeof what, "%s, ifindex %u", family == 4 ? "IPv4" : "IPv6", index);
-  return collect(env, &req.nh, on_addr, (int)index, "addresses", what, index != 0);
+  return kvip_rtnl_collect(env, &req.nh, on_addr, (int)index, "addresses", what, index != 0);
 }
 
 napi_status kvip_rtnl_dump_init(napi_env env, napi_value exports) {

@@ -3,14 +3,56 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// kvip's N-API addon (native/, plain C): raw AF_PACKET frames and synchronous VIP address changes now, a
-// TCP_MD5SIG socket for BGP later. It is
-// built by `npm ci` (the package's install script) into native/build/Release/kvip_native.node and loaded on
-// first use, so commands that never send a frame (manifest, --help) work without it.
+import type { TcpConnectOptions } from './tcp.js';
+
+// kvip's N-API addon (native/, plain C): raw AF_PACKET frames, synchronous rtnetlink (the VIP's address,
+// links, routes) and the TCP connection of a BGP session (TCP_MD5SIG, TTL and source address set before the
+// SYN: ./tcp.ts). It is built by `npm ci` (the package's install script) into
+// native/build/Release/kvip_native.node and loaded on first use, so commands that never send a frame
+// (manifest, --help) work without it.
+
+/** What the kernel would use to reach one address (routeGet). Addresses are strings. */
+export interface RouteLookup {
+  /** The next hop; absent when the address is on a link (or local). */
+  gateway?: string;
+  /** The outgoing interface (lo for a local address). */
+  ifindex?: number;
+  /** The source address the kernel would pick. */
+  source?: string;
+  /** The length of the route that matched (RTM_F_FIB_MATCH; absent on a kernel before 4.13). */
+  prefix?: number;
+  /** The table the route was found in (254 main; a local address also shows 254 while no rules are set). */
+  table: number;
+  /** RTN_*: 1 unicast, 2 local, ... */
+  type: number;
+}
+
+/** routeAdd / routeDelete: a route to dst/prefix via gateway and/or out of ifindex (4- or 16-byte addresses). */
+export type RouteChange = (
+  family: 4 | 6,
+  dst: Uint8Array,
+  prefix: number,
+  gateway: Uint8Array | null,
+  ifindex: number | null,
+) => void;
+
+/** One route of the main table (routes()). */
+export interface Route {
+  /** The destination network ("0.0.0.0" / "::" for a default route). */
+  dst: string;
+  prefix: number;
+  gateway?: string;
+  ifindex?: number;
+  table: number;
+  /** RTN_*: 1 unicast, ... */
+  type: number;
+  /** RTPROT_*: 2 kernel, 3 boot, 4 static (routeAdd's), 186 bgp, ... */
+  protocol: number;
+}
 
 /**
- * The functions the addon exports (native/src/*.c). Failures throw an Error with `.code` = errno name; an
- * rtnetlink call the kernel does not answer within 1 s throws ETIMEDOUT.
+ * The functions the addon exports (native/src/*.c). Failures throw an Error with `.code` = errno name
+ * (tcpConnect rejects with one); an rtnetlink call the kernel does not answer within 1 s throws ETIMEDOUT.
  */
 export interface NativeAddon {
   openPacket(ifname: string): number;
@@ -38,6 +80,24 @@ export interface NativeAddon {
    * interface: { index, family, prefix, address, label?, flags (IFA_F_*) }.
    */
   addresses(family: 4 | 6, index?: number): unknown[];
+  /** See tcpConnect in ./tcp.ts: a connected socket fd, or a rejection with the errno. */
+  tcpConnect(opts: TcpConnectOptions): Promise<number>;
+  /**
+   * What the kernel would use to reach address (4 or 16 bytes): RTM_GETROUTE, as `ip route get`. undefined
+   * when it cannot be reached (ENETUNREACH: no route; EHOSTUNREACH: an unreachable route); a prohibit route
+   * throws EACCES, a blackhole EINVAL.
+   */
+  routeGet(family: 4 | 6, address: Uint8Array): RouteLookup | undefined;
+  /**
+   * Adds a unicast route to the main table, protocol static (`ip route add <dst>/<prefix> [via <gateway>]
+   * [dev <ifindex>] proto static`; scope link without a gateway): EEXIST when it is there. Needs a gateway
+   * or an ifindex; addresses are 4 or 16 bytes.
+   */
+  routeAdd: RouteChange;
+  /** Removes a static route of the main table (gateway / ifindex: only that one when given): ESRCH if absent. */
+  routeDelete: RouteChange;
+  /** The main table's routes of one family (a dump). */
+  routes(family: 4 | 6): Route[];
 }
 
 /** An error thrown by the addon: `.code` is the errno name (EPERM, ENODEV, ...), `.syscall` the C call. */

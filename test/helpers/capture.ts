@@ -10,8 +10,17 @@ export class Capture {
 
   private constructor(private readonly proc: ChildProcess) {}
 
-  /** Starts tcpdump on ifname in ns with a filter expression; resolves once it is listening. */
-  static start(ns: string, ifname: string, filter: string, timeoutMs = 10_000): Promise<Capture> {
+  /**
+   * Starts tcpdump on ifname in ns with a filter expression; resolves once it is listening. extraArgs go to
+   * tcpdump before the filter (e.g. -v for the IP header's TTL, -M <secret> to check TCP MD5 signatures).
+   */
+  static start(
+    ns: string,
+    ifname: string,
+    filter: string,
+    timeoutMs = 10_000,
+    extraArgs: string[] = [],
+  ): Promise<Capture> {
     // --immediate-mode: each frame as it comes, not when a buffer fills or a timeout passes.
     const args = [
       'netns',
@@ -24,6 +33,7 @@ export class Capture {
       '-e',
       '-l',
       '--immediate-mode',
+      ...extraArgs,
       filter,
     ];
     const proc = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });

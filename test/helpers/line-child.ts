@@ -30,21 +30,28 @@ export class LineChild {
    * Starts `node --import tsx <fixture> <args>` inside ns and returns it with its first line; `wrap` may
    * wrap the node command line (e.g. in capsh).
    */
-  static async start(
+  static start(
     ns: string,
     fixture: string,
     args: string[],
     wrap?: (nodeArgv: string[]) => string[],
   ): Promise<[LineChild, Reply]> {
     const nodeArgv = [process.execPath, '--import', 'tsx', fixture, ...args];
+    return LineChild.startArgv(ns, wrap ? wrap(nodeArgv) : nodeArgv, basename(fixture, '.ts'));
+  }
+
+  /** Starts any program (argv) inside ns and returns it with its first line; killed if that never comes. */
+  static async startArgv(ns: string, argv: string[], name: string): Promise<[LineChild, Reply]> {
     const env = { ...process.env };
     delete env.NODE_OPTIONS; // jest's --experimental-vm-modules is not for the fixture
-    const proc = spawn('ip', ['netns', 'exec', ns, ...(wrap ? wrap(nodeArgv) : nodeArgv)], {
-      cwd: root,
-      env,
-    });
-    const child = new LineChild(proc, basename(fixture, '.ts'));
-    return [child, await child.next()];
+    const proc = spawn('ip', ['netns', 'exec', ns, ...argv], { cwd: root, env });
+    const child = new LineChild(proc, name);
+    try {
+      return [child, await child.next()];
+    } catch (err) {
+      child.kill();
+      throw err;
+    }
   }
 
   next(timeoutMs = 15_000): Promise<Reply> {

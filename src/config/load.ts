@@ -203,11 +203,17 @@ function resolve(s: Settings, sources: Record<OptionKey, Source>, purpose: Purpo
     const keyCounts = purpose === 'start' || purpose === 'check' ? s.packetKey !== '' : literalKey;
     if (keyCounts && s.packetKeyFile !== '')
       fail(`${label('packetKey')} and ${label('packetKeyFile')} cannot both be set; use one`);
-    if (purpose === 'manifest-pod' && !literalKey && s.packetKeyFile === '')
+    if (purpose === 'manifest-pod' && !s.bgp && !literalKey && s.packetKeyFile === '')
       fail(
         `${label('packet')} needs ${label('packetKeyFile')} (a file on each node holding the Metal API token)`,
       );
-    if ((purpose === 'start' || purpose === 'check') && s.packetKey === '' && s.packetKeyFile === '')
+    // BGP peers can come from the metadata service alone (no token); the Elastic IP moves only through the API.
+    if (
+      (purpose === 'start' || purpose === 'check') &&
+      !s.bgp &&
+      s.packetKey === '' &&
+      s.packetKeyFile === ''
+    )
       fail(
         `${label('packet')} needs the Metal API token: ${label('packetKey')} or ${label('packetKeyFile')}`,
       );

@@ -1,12 +1,17 @@
 // Providers composed by mode, so that the elector and the service never know which one runs:
 //   arp / address-only  the VIP on --interface (+ gratuitous ARP / unsolicited NA)
 //   packet-eip          the VIP on lo on every node + the Elastic IP mover (Metal API)
-//   bgp                 comes with the BGP speaker
+//   bgp                 the VIP on lo on every node (or on --interface while leading) + the BGP announcer
 import { isIP } from 'node:net';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { closePacket, openPacket, sendPacket } from '../native/index.js';
 import type { PacketSetup } from '../packet/setup.js';
+import type { SpeakerConfig } from '../bgp/config.js';
+import type { Dialer } from '../bgp/dial.js';
+import { communitiesOf } from '../bgp/peers.js';
+import { BgpAnnouncer } from '../bgp/provider.js';
+import { BgpSpeaker } from '../bgp/speaker.js';
 import type { AddressManager } from '../vip/address.js';
 import { ArpProvider } from '../vip/arp.js';
 import { LocalBinding } from '../vip/binding.js';
@@ -25,6 +30,13 @@ export interface ProviderDeps {
   /** This node's identity in the Lease. */
   identity: string;
   packet?: PacketSetup;
+  bgp?: BgpSetup;
+}
+
+/** What BGP mode runs with: the speaker's configuration (from flags or the Metal API) and how it dials. */
+export interface BgpSetup {
+  speaker: SpeakerConfig;
+  dial: Dialer;
 }
 
 /**
@@ -60,18 +72,50 @@ export function buildProvider(config: Config, d: ProviderDeps, env: NodeJS.Proce
     });
     return new ComposedProvider('packet-eip', [binding, mover]);
   }
-  if (config.mode === 'arp' || config.mode === 'address-only')
-    return new ArpProvider({
-      ifname: config.interface,
-      vip: config.vip,
-      prefix: config.prefixLength,
-      announce: config.arp,
-      arpRateMs: config.arpRate,
-      addresses: d.addresses,
-      packets: { open: openPacket, send: (fd, frame) => void sendPacket(fd, frame), close: closePacket },
-      frame: isIP(config.vip) === 6 ? unsolicitedNa : gratuitousArp,
+  if (config.mode === 'bgp') {
+    if (!d.bgp) throw new Error('bgp mode without its speaker configuration');
+    const speaker = new BgpSpeaker({
+      config: d.bgp.speaker,
+      dial: d.bgp.dial,
       log: d.log,
-      leadingNow: d.leadingNow,
+      mayAnnounce: d.leadingNow,
+      communities: communitiesOf(config),
     });
+    const announcer = new BgpAnnouncer({
+      speaker,
+      prefix: `${config.vip}/${single}`,
+      leadingNow: d.leadingNow,
+      log: d.log,
+    });
+    // On lo the address is on every node, so whichever node the routers pick accepts the traffic at once; on
+    // another interface it would answer ARP for the VIP there, so it is added only while leading.
+    const address: VipProvider =
+      config.interface === 'lo'
+        ? new LocalBinding({
+            ifname: 'lo',
+            vip: config.vip,
+            prefix: single,
+            addresses: d.addresses,
+            log: d.log,
+          })
+        : arpProvider(config, d, false);
+    return new ComposedProvider('bgp', [address, announcer]);
+  }
+  if (config.mode === 'arp' || config.mode === 'address-only') return arpProvider(config, d, config.arp);
   throw new Error(`no provider for mode ${config.mode}`);
+}
+
+function arpProvider(config: Config, d: ProviderDeps, announce: boolean): ArpProvider {
+  return new ArpProvider({
+    ifname: config.interface,
+    vip: config.vip,
+    prefix: config.prefixLength,
+    announce,
+    arpRateMs: config.arpRate,
+    addresses: d.addresses,
+    packets: { open: openPacket, send: (fd, frame) => void sendPacket(fd, frame), close: closePacket },
+    frame: isIP(config.vip) === 6 ? unsolicitedNa : gratuitousArp,
+    log: d.log,
+    leadingNow: d.leadingNow,
+  });
 }

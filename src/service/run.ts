@@ -15,7 +15,9 @@ import { CAP_NET_ADMIN, CAP_NET_RAW, missingCapabilities } from './capabilities.
 import { createLogger, type Logger } from '../log.js';
 import { VipService, withTimeout } from './service.js';
 import { prepareElection } from './election.js';
-import { EXIT_FAILED, EXIT_NOT_IMPLEMENTED } from '../exit-codes.js';
+import { EXIT_FAILED } from '../exit-codes.js';
+import { prepareBgp } from './bgp.js';
+import type { BgpSetup } from './providers.js';
 
 export interface RunIo {
   err: (text: string) => void;
@@ -37,10 +39,6 @@ function ipv6Disabled(ifname: string): boolean {
 }
 
 export async function runStart(config: Config, io: RunIo): Promise<number> {
-  if (config.mode === 'bgp') {
-    io.err(`kvip start: the ${config.mode} provider is not implemented yet\n`);
-    return EXIT_NOT_IMPLEMENTED;
-  }
   const log = io.log ?? createLogger(config.logLevel);
   const missing = missingCapabilities([
     { name: 'NET_ADMIN', bit: CAP_NET_ADMIN },
@@ -54,21 +52,19 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
   const addresses = await AddressManager.open();
   let election: Awaited<ReturnType<typeof prepareElection>> | undefined;
   let packet: PacketSetup | undefined;
+  let bgp: BgpSetup | undefined;
   const closeAll = () => {
     addresses.close();
     election?.close();
     packet?.client.close();
   };
   try {
-    // In Packet mode the VIP is on lo on every node: a restart must not take it from the node the network
-    // routes it to. Anywhere else it is stale.
-    await removeStaleVip(
-      addresses,
-      config.vip,
-      log,
-      config.mode === 'packet-eip' ? config.interface : undefined,
-    );
+    // In Packet mode, and BGP mode on lo, the VIP is on lo on every node: a restart must not take it from
+    // the node the network routes it to. Anywhere else it is stale.
+    const onEveryNode = config.mode === 'packet-eip' || (config.mode === 'bgp' && config.interface === 'lo');
+    await removeStaleVip(addresses, config.vip, log, onEveryNode ? config.interface : undefined);
     if (config.mode === 'packet-eip') packet = await preparePacket(config, log);
+    if (config.mode === 'bgp') bgp = await prepareBgp(config, log);
     if (config.leaderElection) election = await prepareElection(config, io, log);
     await addresses.link(config.interface);
     if (isIP(config.vip) === 6 && ipv6Disabled(config.interface))
@@ -103,6 +99,7 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
       leaseValid: () => leading.lease(),
       identity: leaseIdentity(config),
       ...(packet ? { packet } : {}),
+      ...(bgp ? { bgp } : {}),
     },
     io.env,
   );

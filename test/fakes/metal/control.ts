@@ -7,11 +7,13 @@
 //   DELETE /_fake/faults                clear every fault
 //   POST   /_fake/assign                {address, deviceId}: out-of-band assignment -> {id}
 //   POST   /_fake/release-lag           {ms}
+//   POST   /_fake/bgp-config            {projectId, config}: the project's BGP config (null: never enabled)
+//   POST   /_fake/bgp-neighbors         {deviceId, neighbors, onSession?, afterReads?}: the device's neighbours
 //   GET    /_fake/assignments/watch     NDJSON, never ends: one {t, address, deviceId|null} line per reservation
 //                                      (its current holder), then one per change
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkFaults } from './faults.js';
-import type { MetalFake, MetalFaults } from './types.js';
+import type { BgpConfigInput, BgpNeighbor, MetalFake, MetalFaults } from './types.js';
 
 function reply(res: ServerResponse, code: number, body?: unknown): void {
   const text = body === undefined ? '' : JSON.stringify(body) + '\n';
@@ -79,6 +81,22 @@ export async function handleControl(
       if (typeof b.ms !== 'number' || !(b.ms >= 0))
         return reply(res, 400, { error: 'ms (number >= 0) required' });
       fake.setReleaseLagMs(b.ms);
+      return reply(res, 204);
+    }
+    if (path === '/_fake/bgp-config' && method === 'POST') {
+      const b = await json(req);
+      if (typeof b.projectId !== 'string') return reply(res, 400, { error: 'projectId (string) required' });
+      fake.setBgpConfig(b.projectId, (b.config ?? null) as BgpConfigInput | null);
+      return reply(res, 204);
+    }
+    if (path === '/_fake/bgp-neighbors' && method === 'POST') {
+      // onSession: Metal fills them in once the device has a BGP session (the default: listed at once).
+      const b = await json(req);
+      if (typeof b.deviceId !== 'string' || !Array.isArray(b.neighbors))
+        return reply(res, 400, { error: 'deviceId (string) and neighbors (array) required' });
+      const neighbors = b.neighbors as BgpNeighbor[];
+      if (b.onSession === true) fake.setBgpSessionNeighbors(b.deviceId, neighbors, Number(b.afterReads ?? 0));
+      else fake.setBgpNeighbors(b.deviceId, neighbors);
       return reply(res, 204);
     }
     if (path === '/_fake/assignments/watch' && method === 'GET') return watch(fake, req, res);

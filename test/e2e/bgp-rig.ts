@@ -1,0 +1,103 @@
+// The e2e rig for BGP mode: the router rig (rig.ts with `router`) whose router namespace runs a real BGP
+// daemon (BIRD 2 or FRR; gobgpd cannot install routes into the kernel), passive, with every node as a
+// neighbour. The daemon installs what it learns into rt's kernel table, so the client's probes of the VIP
+// follow the BGP route to whichever node announces it. Optionally the Metal fake serves the neighbours
+// instead of flags (--bgp --packet).
+import type { ChildProcess } from 'node:child_process';
+import { Rig } from './rig.js';
+import { startRouter, type Router, type RouterKind } from './routers/index.js';
+
+export const ROUTER_ADDRESS = '198.51.100.1';
+export const ROUTER_AS = 64512;
+export const NODE_AS = 64513;
+
+export interface BgpRigOptions {
+  router: Exclude<RouterKind, 'gobgp'>;
+  /** Hold time both sides offer, seconds (default 3). */
+  holdTime?: number;
+  /** TCP MD5 key on every session. */
+  password?: string;
+  nodes?: number;
+}
+
+export class BgpRig {
+  private constructor(
+    readonly rig: Rig,
+    readonly router: Router,
+    readonly o: BgpRigOptions,
+  ) {}
+
+  static async create(o: BgpRigOptions): Promise<BgpRig> {
+    const rig = await Rig.create({ family: 4, router: true, ...(o.nodes ? { nodes: o.nodes } : {}) });
+    try {
+      const router = await startRouter(o.router, {
+        ns: rig.ns('rt'),
+        routerId: ROUTER_ADDRESS,
+        localAs: ROUTER_AS,
+        listen: [ROUTER_ADDRESS],
+        neighbours: rig.nodes.map((n) => ({
+          address: rig.nodeAddress(n),
+          as: NODE_AS,
+          holdTime: o.holdTime ?? 3,
+          ...(o.password ? { password: o.password } : {}),
+        })),
+        installKernel: true,
+        fastReconnect: true,
+      });
+      return new BgpRig(rig, router, o);
+    } catch (err) {
+      await rig.destroy();
+      throw err;
+    }
+  }
+
+  get prefix(): string {
+    return `${this.rig.vip}/32`;
+  }
+
+  get holdTime(): number {
+    return this.o.holdTime ?? 3;
+  }
+
+  /** kube-vip's BGP flags for a node of this rig. */
+  bgpArgs(): string[] {
+    return [
+      '--bgp',
+      '--peerAddress',
+      ROUTER_ADDRESS,
+      '--peerAS',
+      String(ROUTER_AS),
+      '--localAS',
+      String(NODE_AS),
+      '--holdTime',
+      String(this.holdTime),
+      ...(this.o.password ? ['--peerPass', this.o.password] : []),
+    ];
+  }
+
+  startKvip(...[node, lease, extra = [], env = {}]: Parameters<Rig['startKvip']>): ChildProcess {
+    return this.rig.startKvip(node, lease, [...this.bgpArgs(), ...extra], env);
+  }
+
+  /** The nodes the daemon has a path to the VIP from (by next hop), best first. */
+  async announcers(): Promise<string[]> {
+    const routes = (await this.router.routes(4)).filter((r) => r.prefix === this.prefix);
+    routes.sort((a, b) => Number(b.best === true) - Number(a.best === true));
+    return routes.map((r) => this.nodeOf(r.nextHop));
+  }
+
+  /** The node rt's kernel routes the VIP to ('' when it has no route). */
+  kernelHolder(): string {
+    const via = this.rig.routeVia();
+    return via === '' ? '' : this.nodeOf(via);
+  }
+
+  nodeOf(address: string): string {
+    return this.rig.nodes.find((n) => this.rig.nodeAddress(n) === address) ?? `?${address}`;
+  }
+
+  async destroy(): Promise<void> {
+    await this.router.stop();
+    await this.rig.destroy();
+  }
+}

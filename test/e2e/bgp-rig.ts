@@ -18,6 +18,9 @@ export interface BgpRigOptions {
   /** TCP MD5 key on every session. */
   password?: string;
   nodes?: number;
+  /** Default ROUTER_AS / NODE_AS. */
+  routerAs?: number;
+  nodeAs?: number;
 }
 
 export class BgpRig {
@@ -25,30 +28,36 @@ export class BgpRig {
     readonly rig: Rig,
     readonly router: Router,
     readonly o: BgpRigOptions,
+    private readonly ownsRig: boolean,
   ) {}
 
   static async create(o: BgpRigOptions): Promise<BgpRig> {
     const rig = await Rig.create({ family: 4, router: true, ...(o.nodes ? { nodes: o.nodes } : {}) });
     try {
-      const router = await startRouter(o.router, {
-        ns: rig.ns('rt'),
-        routerId: ROUTER_ADDRESS,
-        localAs: ROUTER_AS,
-        listen: [ROUTER_ADDRESS],
-        neighbours: rig.nodes.map((n) => ({
-          address: rig.nodeAddress(n),
-          as: NODE_AS,
-          holdTime: o.holdTime ?? 3,
-          ...(o.password ? { password: o.password } : {}),
-        })),
-        installKernel: true,
-        fastReconnect: true,
-      });
-      return new BgpRig(rig, router, o);
+      return await BgpRig.attach(rig, o, true);
     } catch (err) {
       await rig.destroy();
       throw err;
     }
+  }
+
+  /** The daemon on the router of an existing router rig (the Metal rig's); destroy() then only stops it. */
+  static async attach(rig: Rig, o: BgpRigOptions, ownsRig = false): Promise<BgpRig> {
+    const router = await startRouter(o.router, {
+      ns: rig.ns('rt'),
+      routerId: ROUTER_ADDRESS,
+      localAs: o.routerAs ?? ROUTER_AS,
+      listen: [ROUTER_ADDRESS],
+      neighbours: rig.nodes.map((n) => ({
+        address: rig.nodeAddress(n),
+        as: o.nodeAs ?? NODE_AS,
+        holdTime: o.holdTime ?? 3,
+        ...(o.password ? { password: o.password } : {}),
+      })),
+      installKernel: true,
+      fastReconnect: true,
+    });
+    return new BgpRig(rig, router, o, ownsRig);
   }
 
   get prefix(): string {
@@ -66,9 +75,9 @@ export class BgpRig {
       '--peerAddress',
       ROUTER_ADDRESS,
       '--peerAS',
-      String(ROUTER_AS),
+      String(this.o.routerAs ?? ROUTER_AS),
       '--localAS',
-      String(NODE_AS),
+      String(this.o.nodeAs ?? NODE_AS),
       '--holdTime',
       String(this.holdTime),
       ...(this.o.password ? ['--peerPass', this.o.password] : []),
@@ -98,6 +107,6 @@ export class BgpRig {
 
   async destroy(): Promise<void> {
     await this.router.stop();
-    await this.rig.destroy();
+    if (this.ownsRig) await this.rig.destroy();
   }
 }

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { Rig, type ProbeEvent } from '../test/e2e/rig.js';
 import { fmt, round, summary, table } from './stats.js';
 import { packetMain } from './failover-packet.js';
+import { bgpMain } from './failover-bgp.js';
 
 interface Lease {
   ld: number;
@@ -133,6 +134,7 @@ async function run(system: System, trials: number, extra?: (rig: Rig) => Promise
 export async function main(argv: string[]): Promise<void> {
   const mode = parseArgs({ args: argv, options: { mode: { type: 'string' } }, strict: false }).values.mode;
   if (mode === 'packet') return packetMain(argv);
+  if (mode === 'bgp') return bgpMain(argv);
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -142,7 +144,7 @@ export async function main(argv: string[]): Promise<void> {
       'no-keepalived': { type: 'boolean', default: false },
     },
   });
-  if (values.mode !== 'arp') throw new Error(`--mode ${values.mode}: arp or packet`);
+  if (values.mode !== 'arp') throw new Error(`--mode ${values.mode}: arp, packet or bgp`);
   // Before any trial: without it the keepalived rows would only time out after the kvip ones.
   if (!values['no-keepalived'] && spawnSync('keepalived', ['--version']).error)
     throw new Error('keepalived is not installed: apt-get install keepalived, or pass --no-keepalived');

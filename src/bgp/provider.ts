@@ -38,7 +38,21 @@ export class BgpAnnouncer implements VipProvider {
 
   async acquire(): Promise<void> {
     if (!this.o.leadingNow()) throw new NotLeadingError('announcing the virtual IP over BGP');
+    const started = performance.now();
     this.o.speaker.setRoutes([this.o.prefix]);
+    const sent = performance.now();
+    // Said once the UPDATEs are in the kernel's hands: within setRoutes unless a send buffer was full (not
+    // awaited: taking over does not wait for logging).
+    void this.o.speaker.flushed(1000).then((r) => {
+      const fields = { prefix: this.o.prefix, written: r.written, pending: r.pending, down: r.down };
+      if (r.written.length === 0)
+        this.o.log.warn(fields, 'no BGP session is established: the route goes out when one comes up');
+      else
+        this.o.log.info(
+          { ...fields, writtenMs: Number(((r.waited ? performance.now() : sent) - started).toFixed(3)) },
+          `announced the virtual IP over BGP to ${r.written.length} established session(s)`,
+        );
+    });
   }
 
   /**

@@ -99,6 +99,14 @@ export class Session {
     return this.lastWrite;
   }
 
+  /**
+   * Bytes written but not yet handed to the kernel. libuv tries the write at once, so this is 0 right after a
+   * write unless the socket's send buffer was full: the UPDATE is then in the kernel before write() returns.
+   */
+  unsentBytes(): number {
+    return this.socket?.writableLength ?? 0;
+  }
+
   /** Cease to the peer (if a session is open), then close; no reconnect. Bounded by timeoutMs. */
   async close(timeoutMs = 1000, reason = 'kvip is shutting down'): Promise<void> {
     this.stopped = true;

@@ -27,6 +27,8 @@ export interface FlushResult {
   pending: string[];
   /** Peers without an Established session (nothing to write to). */
   down: string[];
+  /** Some session's writes were still queued in Node, so this waited for them. */
+  waited: boolean;
 }
 
 export class BgpSpeaker {
@@ -71,14 +73,19 @@ export class BgpSpeaker {
     return this.sessions.map((s) => ({ peer: s.peer, state: s.state }));
   }
 
-  /** Waits (at most timeoutMs) until what was written to each Established session is in the kernel's hands. */
+  /**
+   * Waits (at most timeoutMs) until what was written to each Established session is in the kernel's hands;
+   * no wait at all for a session whose writes already went out within write().
+   */
   async flushed(timeoutMs: number): Promise<FlushResult> {
-    const result: FlushResult = { written: [], pending: [], down: [] };
+    const result: FlushResult = { written: [], pending: [], down: [], waited: false };
     let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
     await Promise.all(
       this.sessions.map(async (s) => {
         if (s.state !== 'established') return result.down.push(s.peer);
+        if (s.unsentBytes() === 0) return result.written.push(s.peer);
+        result.waited = true;
         const outcome = await Promise.race([s.flushed().then(() => 'written' as const), bound]);
         (outcome === 'written' ? result.written : result.pending).push(s.peer);
       }),

@@ -114,6 +114,8 @@ export class Rig {
   readonly apiAddress: string;
   readonly vipEvents: VipEvent[] = [];
   readonly probeEvents: ProbeEvent[] = [];
+  /** Router rig: every change of rt's kernel route for the VIP (via '' = deleted), from `ip monitor route`. */
+  readonly routeEvents: Array<{ t: number; via: string }> = [];
   private readonly children = new Set<ChildProcess>();
   private readonly kvips = new Map<string, ChildProcess>();
   /** Runs of kvip per node: each run logs to its own file. */
@@ -324,6 +326,18 @@ export class Rig {
         const m = /^\[([^\]]+)\]\s*(Deleted )?\d+:\s+\S+\s+inet6? (\S+)\//.exec(line);
         if (!m || m[3] !== this.vip) return;
         this.vipEvents.push({ t: wallMs(m[1] as string), node: n, op: m[2] ? 'del' : 'add' });
+      });
+    }
+    if (this.router) {
+      const child = spawn('ip', ['-ts', '-o', '-n', this.ns('rt'), 'monitor', 'route'], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      this.children.add(child);
+      running.add(child);
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        const m = /^\[([^\]]+)\]\s*(Deleted )?(\S+?)(?:\/32)? (?:via (\S+))?/.exec(line);
+        if (!m || m[3] !== this.vip) return;
+        this.routeEvents.push({ t: wallMs(m[1] as string), via: m[2] ? '' : (m[4] ?? '') });
       });
     }
     await new Promise((r) => setTimeout(r, 200)); // let `ip monitor` subscribe

@@ -38,6 +38,8 @@ interface LogLine {
   t: number;
   msg: string;
   writtenMs?: number;
+  /** Wall clock ms when the UPDATE was handed to the kernel. */
+  writtenAt?: number;
   pending?: string[];
 }
 
@@ -94,9 +96,9 @@ async function trial(b: BgpRig, kind: Kind, lease: Lease): Promise<Trial> {
   const routed = b.rig.routeEvents.find((e) => e.t >= t0 && e.via === via);
   const result: Trial = {
     kind,
-    leadToWrittenMs: (written?.t ?? NaN) - (led?.t ?? NaN),
+    leadToWrittenMs: (written?.writtenAt ?? NaN) - (led?.t ?? NaN),
     acquireToWrittenMs: written?.writtenMs ?? NaN,
-    writtenToRouteMs: (routed?.t ?? NaN) - (written?.t ?? NaN),
+    writtenToRouteMs: (routed?.t ?? NaN) - (written?.writtenAt ?? NaN),
     outageMs: sw?.ms ?? NaN,
   };
   if (kind === 'graceful') {
@@ -160,6 +162,7 @@ export async function bgpMain(argv: string[]): Promise<void> {
       [3, trials],
       [DEFAULT_HOLD, slowTrials],
     ] as const) {
+      if (n === 0) continue;
       process.stderr.write(`bgp, ${router}, hold ${hold} s: `);
       runs.push(await run(router, hold, n, lease));
       process.stderr.write('\n');
@@ -204,7 +207,8 @@ export async function bgpMain(argv: string[]): Promise<void> {
     ),
   );
   const steps = runs.flatMap((r) => r.trials).flatMap((t) => (t.steps ? [t.steps] : []));
-  const med = (f: (x: NonNullable<Trial['steps']>) => number) => round(summary(steps.map(f)).p50, 1);
+  const med = (f: (x: NonNullable<Trial['steps']>) => number) =>
+    round(summary(steps.map(f).filter(Number.isFinite)).p50, 1);
   console.log(
     `\ngraceful, p50 ms after the SIGTERM: route deleted at the router ${med((x) => x.deleted)}, lease released ${med((x) => x.released)}, new leader ${med((x) => x.led)}, its route installed ${med((x) => x.routed)}`,
   );

@@ -41,6 +41,7 @@ export class BgpAnnouncer implements VipProvider {
     const started = performance.now();
     this.o.speaker.setRoutes([this.o.prefix]);
     const sent = performance.now();
+    const sentAt = Date.now();
     // Said once the UPDATEs are in the kernel's hands: within setRoutes unless a send buffer was full (not
     // awaited: taking over does not wait for logging).
     void this.o.speaker.flushed(1000).then((r) => {
@@ -49,7 +50,11 @@ export class BgpAnnouncer implements VipProvider {
         this.o.log.warn(fields, 'no BGP session is established: the route goes out when one comes up');
       else
         this.o.log.info(
-          { ...fields, writtenMs: Number(((r.waited ? performance.now() : sent) - started).toFixed(3)) },
+          {
+            ...fields,
+            writtenMs: Number(((r.waited ? performance.now() : sent) - started).toFixed(3)),
+            writtenAt: r.waited ? Date.now() : sentAt,
+          },
           `announced the virtual IP over BGP to ${r.written.length} established session(s)`,
         );
     });

@@ -335,9 +335,11 @@ export class Rig {
       this.children.add(child);
       running.add(child);
       createInterface({ input: child.stdout }).on('line', (line) => {
-        const m = /^\[([^\]]+)\]\s*(Deleted )?(\S+?)(?:\/32)? (?:via (\S+))?/.exec(line);
+        // "[time] [Deleted ]203.0.113.100 [nhid 12 ]via 198.51.100.12 dev eth0 proto bird ..."
+        const m = /^\[([^\]]+)\]\s*(Deleted )?(\S+?)(?:\/32)? /.exec(line);
         if (!m || m[3] !== this.vip) return;
-        this.routeEvents.push({ t: wallMs(m[1] as string), via: m[2] ? '' : (m[4] ?? '') });
+        const via = / via (\S+)/.exec(line)?.[1] ?? '';
+        this.routeEvents.push({ t: wallMs(m[1] as string), via: m[2] ? '' : via });
       });
     }
     await new Promise((r) => setTimeout(r, 200)); // let `ip monitor` subscribe

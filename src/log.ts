@@ -15,10 +15,12 @@ export const REDACTED_FIELDS = [
   'password',
   'packetKey',
   'peerPass',
+  'md5_password',
   '*.token',
   '*.password',
   '*.packetKey',
   '*.peerPass',
+  '*.md5_password',
 ];
 
 export function createLogger(

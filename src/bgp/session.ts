@@ -8,7 +8,8 @@
 //   - Reconnect: exponential backoff from backoffInitialMs, doubling, with jitter, capped at backoffMaxMs
 //     (30 s). The count resets once a session stayed Established for ESTABLISHED_RESET_MS, so a peer that
 //     takes the session and drops it at once is not hammered.
-// Logging is per state change, not per attempt: the same failure again is a debug line.
+// Logging is per state change, not per attempt: a failure already seen since the last Established is a debug
+// line (a router that alternates between refusing and rejecting us is two warnings, not one per attempt).
 import { isIP } from 'node:net';
 import type net from 'node:net';
 import type { Logger } from '../log.js';
@@ -35,8 +36,10 @@ export type SessionState = 'idle' | 'connect' | 'open-sent' | 'open-confirm' | '
 export interface SessionOptions {
   peer: PeerConfig;
   localAs: number;
-  /** BGP identifier; absent: the session's local IPv4 address. */
+  /** BGP identifier; absent: sharedRouterId, else this session's local IPv4 address (then kept there). */
   routerId?: string;
+  /** The router id the speaker's sessions agreed on when none was configured. */
+  sharedRouterId?: { value?: string };
   dial: Dialer;
   log: Logger;
   /** Read right before every announcement is written: false means nothing is announced now. */
@@ -67,7 +70,8 @@ export class Session {
   private fourOctetAs = false;
   private failures = 0;
   private establishedAt = 0;
-  private lastProblem = '';
+  /** Failures logged since the session was last Established: each is a warning once, then debug. */
+  private problems = new Set<string>();
   private stopped = false;
   private generation = 0;
   /** The peer's OPEN of the current session. */
@@ -157,11 +161,13 @@ export class Session {
     socket.on('close', () => {
       if (this.socket === socket) this.fail('the peer closed the connection');
     });
-    let routerId = this.o.routerId;
+    // Without --bgpRouterID: the local address of the first IPv4 session, then the same on every session.
+    const shared = this.o.sharedRouterId ?? {};
+    let routerId = this.o.routerId ?? shared.value;
     if (!routerId) {
       if (isIP(socket.localAddress ?? '') !== 4)
         return this.fail('no router id: set --bgpRouterID (the session is not IPv4)');
-      routerId = socket.localAddress as string;
+      routerId = shared.value = socket.localAddress as string;
     }
     this.write(encodeOpen({ localAs: this.o.localAs, holdTime: p.holdTimeS, routerId }));
     this.setState('open-sent');
@@ -266,11 +272,16 @@ export class Session {
       },
       `BGP session with ${this.peer} established`,
     );
-    this.lastProblem = '';
+    this.problems.clear();
     this.sync();
   }
 
+  /**
+   * A ROUTE-REFRESH: send what is announced again. Only while announcing is allowed: otherwise what the peer
+   * has from us stays recorded, so the withdraw that follows the end of leadership still goes out.
+   */
   private resend(): void {
+    if (!this.o.mayAnnounce()) return;
     this.advertised.clear();
     this.sync();
   }
@@ -330,10 +341,10 @@ export class Session {
     this.failures++;
     const fields = { peer: this.o.peer.address, retryInMs: Math.round(delay) };
     if (wasEstablished) this.o.log.warn(fields, `BGP session with ${this.peer} down: ${problem}`);
-    else if (problem !== this.lastProblem)
+    else if (!this.problems.has(problem))
       this.o.log.warn(fields, `BGP session with ${this.peer}: ${problem}`);
     else this.o.log.debug(fields, `BGP session with ${this.peer}: ${problem} (again)`);
-    this.lastProblem = problem;
+    this.problems.add(problem);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       void this.connect();

@@ -34,6 +34,7 @@ export interface FlushResult {
 export class BgpSpeaker {
   private readonly sessions: Session[];
   private routes: Prefix[] = [];
+  private readonly routerId: { value?: string } = {};
 
   constructor(private readonly o: SpeakerOptions) {
     this.sessions = o.config.peers.map(
@@ -41,7 +42,7 @@ export class BgpSpeaker {
         new Session({
           peer,
           localAs: o.config.localAs,
-          ...(o.config.routerId ? { routerId: o.config.routerId } : {}),
+          ...(o.config.routerId ? { routerId: o.config.routerId } : { sharedRouterId: this.routerId }),
           dial: o.dial,
           log: o.log,
           mayAnnounce: o.mayAnnounce,

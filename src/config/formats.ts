@@ -49,7 +49,8 @@ export function parsePeer(entry: string, index: number): BgpPeer {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):([^:]+)(?::([^:]*))?(?::([^:]*))?$/.exec(entry.trim());
   if (!m) fail(`${where} is not address:as[:password[:multihop]] (IPv6 in brackets)`);
   const address = (m[1] ?? m[2]) as string;
-  if (isIP(address) === 0) fail(`${where}: the address field is not an IP address`);
+  if (isIP(address) === 0 || address.includes('%'))
+    fail(`${where}: the address field is not an IP address (no %zone: link-local peers are not supported)`);
   if (!/^\d+$/.test(m[3] as string)) fail(`${where}: the AS field is not a number`);
   const as = Number(m[3]);
   if (!isAsn(as)) fail(`${where}: the AS field must be 1-4294967295 (not 23456)`);
@@ -142,6 +143,8 @@ export function registerFormats(): void {
     communities: {
       validate: (v: unknown) => {
         if (!Array.isArray(v)) fail('must be a comma-separated list of asn:value');
+        // An UPDATE is at most 4096 bytes; 4 bytes a community leaves room for the rest with 512.
+        if (v.length > 512) fail('must list at most 512 communities');
         v.forEach((c) => parseCommunity(String(c)));
       },
       coerce: (v: string) => (v.trim() === '' ? [] : v.split(',').map((s) => s.trim())),

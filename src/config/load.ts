@@ -253,7 +253,16 @@ function resolve(s: Settings, sources: Record<OptionKey, Source>, purpose: Purpo
           `${name} is IPv${isIP(p.address)} but ${label('vip')} is IPv${vipFamily}: the VIP is announced to peers of its own family`,
         );
     });
-    if (s.bgpRouterID === '0.0.0.0') fail(`${label('bgpRouterID')} cannot be 0.0.0.0`);
+    if (s.bgpRouterID === '0.0.0.0' || s.bgpRouterID === '255.255.255.255')
+      fail(`${label('bgpRouterID')} cannot be ${s.bgpRouterID}`);
+    if (s.peerAddress.includes('%'))
+      fail(`${label('peerAddress')} cannot carry a %zone: link-local peers are not supported`);
+    const seen = new Set<string>();
+    for (const p of bgpPeers) {
+      const key = p.address.toLowerCase();
+      if (seen.has(key)) fail(`${label('peers')}: peer ${p.address} is listed twice`);
+      seen.add(key);
+    }
     if (
       !s.packet &&
       s.bgpRouterID === '' &&

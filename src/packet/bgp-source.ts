@@ -12,6 +12,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isIP, isIPv4 } from 'node:net';
 import type { PeerConfig, SpeakerConfig } from '../bgp/config.js';
+import { sessionTtl } from '../bgp/peers.js';
 import { isAsn } from '../config/formats.js';
 import { ConfigError, type Config } from '../config/index.js';
 import type { Logger } from '../log.js';
@@ -172,8 +173,8 @@ function peersOf(
     peerAs: nb.peer_as,
     localAddress: nb.customer_ip,
     ...(password !== undefined ? { password } : {}),
-    // Metal's multihop peers are behind a gateway; a direct one keeps the speaker's rule (1 for eBGP).
-    ...(nb.multihop === true ? { ttl: 255 } : {}),
+    // Metal's multihop peers are behind a gateway (255); a direct one gets what routers use (1 for eBGP).
+    ...ttlOf(sessionTtl(nb.customer_as, nb.peer_as, nb.multihop === true)),
     holdTimeS: o.holdTimeS,
     keepaliveS: o.keepaliveS,
   }));
@@ -246,4 +247,8 @@ export function describeSpeaker(s: SpeakerConfig): Record<string, unknown> {
       md5: p.password !== undefined,
     })),
   };
+}
+
+function ttlOf(ttl: number | undefined): { ttl?: number } {
+  return ttl === undefined ? {} : { ttl };
 }

@@ -64,7 +64,6 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
     const onEveryNode = config.mode === 'packet-eip' || (config.mode === 'bgp' && config.interface === 'lo');
     await removeStaleVip(addresses, config.vip, log, onEveryNode ? config.interface : undefined);
     if (config.mode === 'packet-eip') packet = await preparePacket(config, log);
-    if (config.mode === 'bgp') bgp = await prepareBgp(config, log);
     if (config.leaderElection) election = await prepareElection(config, io, log);
     await addresses.link(config.interface);
     if (isIP(config.vip) === 6 && ipv6Disabled(config.interface))
@@ -72,6 +71,9 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
         `--vip ${config.vip} is IPv6 but IPv6 is disabled on ${config.interface}: ` +
           `enable it (sysctl net.ipv6.conf.${config.interface}.disable_ipv6=0) or use an IPv4 --vip`,
       );
+    // Last: with --packet this creates the device's BGP session and adds host routes to Metal's peers, so
+    // every check that can refuse to start has passed by then.
+    if (config.mode === 'bgp') bgp = await prepareBgp(config, log);
   } catch (err) {
     closeAll();
     if (err instanceof VipAddressError) throw new ConfigError(err.message);

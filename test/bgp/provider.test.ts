@@ -39,8 +39,7 @@ const announcer = () =>
 
 async function established(): Promise<void> {
   await peer.waitFor('Established', () => speaker.states()[0]?.state === 'established');
-  peer.send(Buffer.from('ffffffffffffffffffffffffffffffff001304', 'hex')); // a KEEPALIVE: a round trip
-  await peer.waitFor('our keepalive', () => peer.of('keepalive').length >= 1);
+  await peer.nextKeepalive();
 }
 
 describe('the BGP announcer', () => {

@@ -66,6 +66,19 @@ export class ScriptedPeer {
     return this.received.filter((m): m is Extract<Message, { type: T }> => m.type === type);
   }
 
+  /**
+   * Waits for the speaker's next periodic KEEPALIVE: whatever it wrote before it (an UPDATE it was about to
+   * send) has arrived by then, so a check that nothing came is not a race.
+   */
+  async nextKeepalive(ms = 8000): Promise<void> {
+    const mark = this.received.length;
+    await until(
+      () => this.received.slice(mark).some((m) => m.type === 'keepalive'),
+      'the next KEEPALIVE',
+      ms,
+    );
+  }
+
   async waitFor(what: string, cond: () => boolean, ms = 8000): Promise<void> {
     await until(cond, what, ms);
   }

@@ -18,6 +18,9 @@ function recorder(): { log: SessionOptions['log']; lines: LogLine[] } {
   return { log: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines };
 }
 
+/** ROUTE-REFRESH for IPv4 unicast (RFC 2918). */
+const ROUTE_REFRESH = Buffer.from(`${'ff'.repeat(16)}00170500010001`, 'hex');
+
 let peer: ScriptedPeer;
 const sessions: Session[] = [];
 
@@ -84,8 +87,7 @@ describe('a BGP session', () => {
     s.setRoutes(['203.0.113.100/32']);
     s.start();
     await peer.waitFor('Established', () => s.state === 'established');
-    peer.send(encodeKeepalive()); // a round trip: anything we would have sent is at the peer by now
-    await peer.waitFor('our keepalive answer', () => peer.of('keepalive').length >= 1);
+    await peer.nextKeepalive(); // anything sent before it has arrived
     expect(peer.of('update')).toHaveLength(0);
     may = true;
     s.setRoutes(['203.0.113.100/32']);
@@ -101,6 +103,23 @@ describe('a BGP session', () => {
     await peer.waitFor('a second connection', () => peer.connections === 2);
     await peer.waitFor('the announcement again', () => peer.of('update').length === 2);
     expect(peer.of('update')[1]).toMatchObject({ announced: ['203.0.113.100/32'] });
+  });
+
+  it('a ROUTE-REFRESH gets what is announced again, only while announcing is allowed; the withdraw still follows', async () => {
+    let may = true;
+    const { s } = session({ mayAnnounce: () => may });
+    s.setRoutes(['203.0.113.100/32']);
+    s.start();
+    await peer.waitFor('the announcement', () => peer.of('update').length === 1);
+    peer.send(ROUTE_REFRESH);
+    await peer.waitFor('the announcement again', () => peer.of('update').length === 2);
+    may = false; // leadership ended; the service has not released yet
+    peer.send(ROUTE_REFRESH);
+    await peer.nextKeepalive();
+    expect(peer.of('update')).toHaveLength(2);
+    s.setRoutes([]);
+    await peer.waitFor('the withdraw', () => peer.of('update').length === 3);
+    expect(peer.of('update')[2]).toMatchObject({ withdrawn: ['203.0.113.100/32'] });
   });
 
   it('answers a peer OPEN with the wrong AS with Bad Peer AS, names it in the log once, and retries', async () => {

@@ -1,6 +1,6 @@
 // BGP mode end to end: three real `kvip start --bgp` nodes with leader election, and a router namespace
 // running BIRD 2 or FRR that installs what it learns into its kernel, between the nodes and a client that
-// probes the VIP. Checked by what the world sees: the paths the daemon has learned and from whom, the route
+// probes the VIP (FRR with TCP MD5 on every session). Checked by what the world sees: the paths the daemon has learned and from whom, the route
 // in the router's kernel, the client's replies, the Lease in the API server, the addresses on lo.
 import type { ChildProcess } from 'node:child_process';
 import { describeNetns } from '../helpers/netns.js';
@@ -58,7 +58,12 @@ describe.each(['bird', 'frr'] as const)('BGP mode with %s', (kind) => {
     }
 
     beforeAll(async () => {
-      b = await BgpRig.create({ router: kind, holdTime: 3 });
+      // FRR's sessions carry TCP MD5, BIRD's do not.
+      b = await BgpRig.create({
+        router: kind,
+        holdTime: 3,
+        ...(kind === 'frr' ? { password: 'frr-rig-md5' } : {}),
+      });
       await b.rig.startProbe();
     }, 90000);
 

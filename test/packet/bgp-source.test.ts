@@ -62,7 +62,7 @@ test('neighbours listed: a peer for every peer_ip, customer_* and peer_as, MD5, 
   expectNoSecrets(lines);
 });
 
-test('hold time and keepalive are config values; no MD5 and no multihop leave password and ttl unset', async () => {
+test('hold time and keepalive are config values; no MD5 leaves the password unset; a direct eBGP peer gets TTL 1', async () => {
   rig.fake.setBgpNeighbors(rig.self.id, [
     { ...V4, md5_enabled: false, md5_password: 'unused', multihop: false, peer_ips: [GW] },
   ]);
@@ -71,7 +71,15 @@ test('hold time and keepalive are config values; no MD5 and no multihop leave pa
     recordingLogger().log,
   );
   expect(s.speaker.peers).toEqual([
-    { address: GW, port: 179, peerAs: 65530, localAddress: '10.70.0.3', holdTimeS: 90, keepaliveS: 30 },
+    {
+      address: GW,
+      port: 179,
+      peerAs: 65530,
+      localAddress: '10.70.0.3',
+      ttl: 1,
+      holdTimeS: 90,
+      keepaliveS: 30,
+    },
   ]);
   expect(s.gateway).toBeUndefined(); // the gateway itself needs no route
 });

@@ -7,7 +7,7 @@ const SECRET_ENV = {
   PACKET_AUTH_TOKEN: SENTINEL,
   bgp_peeraddress: '198.51.100.1',
   bgp_peerpass: SENTINEL,
-  bgp_peers: `198.51.100.1:64512:${SENTINEL}:true`,
+  bgp_peers: `198.51.100.2:64512:${SENTINEL}:true`,
 };
 
 describe('secret sentinel', () => {

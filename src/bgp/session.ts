@@ -76,6 +76,7 @@ export class Session {
   private generation = 0;
   /** The peer's OPEN of the current session. */
   peerOpen: OpenMessage | undefined;
+  private warnedFamily = false;
 
   constructor(private readonly o: SessionOptions) {}
 
@@ -298,6 +299,7 @@ export class Session {
     const nextHop = this.socket?.localAddress;
     if (!nextHop) return;
     for (const group of byFamily(add)) {
+      if (!this.peerTakes(prefixBytes(group[0] as Prefix).family)) continue;
       this.write(
         encodeAnnounce(group, {
           localAs: this.o.localAs,
@@ -310,6 +312,25 @@ export class Session {
       );
       group.forEach((p) => this.advertised.add(p));
     }
+  }
+
+  /**
+   * Whether the peer's OPEN offered unicast for this family (no multiprotocol capability at all means IPv4
+   * only, RFC 4760). A route of a family the peer did not offer is not sent: it would be ignored or reset
+   * the session. Warned once per session, naming the fix.
+   */
+  private peerTakes(family: 4 | 6): boolean {
+    const families = this.peerOpen?.families ?? [];
+    const afi = family === 4 ? 1 : 2;
+    const ok = families.length === 0 ? family === 4 : families.some((f) => f.afi === afi && f.safi === 1);
+    if (!ok && !this.warnedFamily) {
+      this.warnedFamily = true;
+      this.o.log.warn(
+        { peer: this.o.peer.address },
+        `BGP session with ${this.peer}: the peer did not offer IPv${family} unicast in its OPEN, so the virtual IP is not announced to it; activate that address family for this neighbour on the router`,
+      );
+    }
+    return ok;
   }
 
   private write(bytes: Buffer): void {
@@ -374,6 +395,7 @@ export class Session {
     }
     this.advertised.clear();
     this.peerOpen = undefined;
+    this.warnedFamily = false;
     this.holdMs = 0;
     this.lastWrite = Promise.resolve();
     if (this.state !== 'idle') this.setState('idle');

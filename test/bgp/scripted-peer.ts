@@ -13,7 +13,7 @@ export class ScriptedPeer {
   private socket: net.Socket | undefined;
   private sockets = new Set<net.Socket>();
   /** Sent as soon as a connection comes in (like a passive router), unless null. */
-  autoOpen: { as: number; holdTime: number } | null = null;
+  autoOpen: { as: number; holdTime: number; families?: Array<4 | 6> } | null = null;
   /** Answer our peer's OPEN with KEEPALIVE (OpenConfirm -> Established). */
   autoKeepalive = true;
   closedByRemote = 0;
@@ -49,7 +49,12 @@ export class ScriptedPeer {
     s.on('close', () => this.sockets.delete(s));
     if (this.autoOpen)
       s.write(
-        encodeOpen({ localAs: this.autoOpen.as, holdTime: this.autoOpen.holdTime, routerId: '198.51.100.1' }),
+        encodeOpen({
+          localAs: this.autoOpen.as,
+          holdTime: this.autoOpen.holdTime,
+          routerId: '198.51.100.1',
+          ...(this.autoOpen.families ? { families: this.autoOpen.families } : {}),
+        }),
       );
   }
 

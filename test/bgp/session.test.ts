@@ -226,6 +226,24 @@ describe('a BGP session', () => {
   });
 });
 
+describe('a BGP session to a peer that offers IPv4 unicast only', () => {
+  beforeEach(async () => {
+    peer = await ScriptedPeer.start('::1');
+    peer.autoOpen = { as: 64512, holdTime: 9, families: [4] };
+  });
+
+  it('does not send an IPv6 route it would reject, and says which address family to activate', async () => {
+    const { s, lines } = session({ peerConfig: { address: '::1' } });
+    s.setRoutes(['2001:db8::100/128']);
+    s.start();
+    await peer.waitFor('Established', () => s.state === 'established');
+    await peer.nextKeepalive();
+    expect(peer.of('update')).toHaveLength(0);
+    const warns = lines.filter((l) => l.level === 'warn');
+    expect(warns.map((w) => w.msg)).toEqual([expect.stringContaining('did not offer IPv6 unicast')]);
+  });
+});
+
 describe('a BGP session over IPv6', () => {
   beforeEach(async () => {
     peer = await ScriptedPeer.start('::1');

@@ -8,6 +8,7 @@
 // was released.
 import { parseArgs } from 'node:util';
 import { BgpRig } from '../test/e2e/bgp-rig.js';
+import { kvipLogLines } from './kvip-log.js';
 import { round, summary, table } from './stats.js';
 
 type Kind = 'graceful' | 'process-crash' | 'node-crash';
@@ -34,42 +35,15 @@ interface Trial {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const DEFAULT_HOLD = 30;
 
-interface LogLine {
-  t: number;
-  msg: string;
+interface Timing {
   writtenMs?: number;
   /** Wall clock ms when the UPDATE was handed to the kernel. */
   writtenAt?: number;
-  pending?: string[];
 }
 
-function logLines(b: BgpRig, node: string): LogLine[] {
-  const out: LogLine[] = [];
-  for (const line of b.rig.kvipLogs(node).join('\n').split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try {
-      const o = JSON.parse(line) as { time?: string; msg?: string } & Omit<LogLine, 't' | 'msg'>;
-      if (o.time && o.msg) out.push({ ...o, msg: o.msg, t: Date.parse(o.time) });
-    } catch {
-      // not a log line
-    }
-  }
-  return out;
-}
+const logLines = (b: BgpRig, node: string) => kvipLogLines<Timing>(b.rig.kvipLogs(node));
 
-async function settled(b: BgpRig): Promise<string> {
-  const end = Date.now() + 90000;
-  for (;;) {
-    const leader = await b.rig.leaseHolder();
-    const paths = await b.announcers();
-    const up = (await b.router.sessions()).filter((s) => s.state === 'established').length;
-    if (leader !== '' && up === b.rig.nodes.length && paths.length === 1 && paths[0] === leader)
-      if (b.kernelHolder() === leader) return leader;
-    if (Date.now() > end)
-      throw new Error(`the cluster did not settle (lease ${leader}, paths ${paths.join(',')})`);
-    await sleep(20);
-  }
-}
+const settled = (b: BgpRig) => b.settled(90000, 20);
 
 async function trial(b: BgpRig, kind: Kind, lease: Lease): Promise<Trial> {
   const old = await settled(b);

@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { UNASSIGN_ON_SHUTDOWN_ENV } from '../src/service/providers.js';
 import { MetalRig, type MetalRequest } from '../test/e2e/metal-rig.js';
+import { kvipLogLines } from './kvip-log.js';
 import { round, summary, table } from './stats.js';
 
 type Kind = 'crash' | 'graceful' | 'graceful-unassign';
@@ -30,26 +31,15 @@ interface Trial {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const IDLE_S = 150;
 
-interface LogLine {
-  t: number;
+interface Timing {
   firstCallMs?: number;
   /** Wall clock ms when the first call passed its guard. */
   firstCallAt?: number;
 }
 
 /** kvip's log lines on `node` (all runs) whose msg matches: wall-clock time and kvip's own timing. */
-function logLines(m: MetalRig, node: string, msg: RegExp): LogLine[] {
-  const out: LogLine[] = [];
-  for (const line of m.rig.kvipLogs(node).join('\n').split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try {
-      const o = JSON.parse(line) as { time?: string; msg?: string } & Omit<LogLine, 't'>;
-      if (o.time && o.msg && msg.test(o.msg)) out.push({ ...o, t: Date.parse(o.time) });
-    } catch {
-      // not a log line
-    }
-  }
-  return out;
+function logLines(m: MetalRig, node: string, msg: RegExp) {
+  return kvipLogLines<Timing>(m.rig.kvipLogs(node)).filter((l) => msg.test(l.msg));
 }
 
 async function settled(m: MetalRig): Promise<string> {

@@ -7,7 +7,7 @@
 // kvip needs (a few hundred bytes of well-specified framing); every message here is checked byte for byte
 // against messages captured from gobgpd, BIRD 2 and FRR (test/bgp/fixtures).
 import { isIP } from 'node:net';
-import { ipv4ToBytes, ipv6ToBytes } from '../vip/frames.js';
+import { ipBytes, ipv4ToBytes, ipv6ToBytes } from '../vip/frames.js';
 
 export const MARKER = Buffer.alloc(16, 0xff);
 export const HEADER_LENGTH = 19;
@@ -166,14 +166,13 @@ export function encodeOpen(o: OpenOptions): Buffer {
 export function prefixBytes(prefix: Prefix): { family: 4 | 6; length: number; bytes: Buffer } {
   const slash = prefix.lastIndexOf('/');
   const address = slash < 0 ? prefix : prefix.slice(0, slash);
-  const family = isIP(address);
-  if (family === 0) throw new Error(`invalid prefix ${JSON.stringify(prefix)}`);
-  const max = family === 4 ? 32 : 128;
+  const ip = ipBytes(address);
+  if (!ip) throw new Error(`invalid prefix ${JSON.stringify(prefix)}`);
+  const max = ip.family === 4 ? 32 : 128;
   const length = slash < 0 ? max : Number(prefix.slice(slash + 1));
   if (!Number.isInteger(length) || length < 0 || length > max)
     throw new Error(`invalid prefix length in ${JSON.stringify(prefix)}`);
-  const bytes = family === 4 ? ipv4ToBytes(address) : ipv6ToBytes(address);
-  return { family: family === 4 ? 4 : 6, length, bytes };
+  return { family: ip.family, length, bytes: ip.bytes };
 }
 
 /** NLRI encoding: a length byte, then only the bytes the length covers (RFC 4271 4.3). */

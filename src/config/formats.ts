@@ -49,8 +49,7 @@ export function parsePeer(entry: string, index: number): BgpPeer {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):([^:]+)(?::([^:]*))?(?::([^:]*))?$/.exec(entry.trim());
   if (!m) fail(`${where} is not address:as[:password[:multihop]] (IPv6 in brackets)`);
   const address = (m[1] ?? m[2]) as string;
-  if (isIP(address) === 0 || address.includes('%'))
-    fail(`${where}: the address field is not an IP address (no %zone: link-local peers are not supported)`);
+  if (isIP(address) === 0) fail(`${where}: the address field is not an IP address`);
   if (!/^\d+$/.test(m[3] as string)) fail(`${where}: the AS field is not a number`);
   const as = Number(m[3]);
   if (!isAsn(as)) fail(`${where}: the AS field must be 1-4294967295 (not 23456)`);

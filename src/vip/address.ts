@@ -2,7 +2,6 @@
 // in ./netlink.ts), in the calling process's network namespace. Idempotent (add of a present address is
 // 'present', remove of an absent one is 'absent'), IPv6 always with IFA_F_NODAD so the VIP is usable at once,
 // and every failure is a VipAddressError whose message names the cause and the fix in one line.
-import { isIP } from 'node:net';
 import {
   NetlinkErrno,
   openRtnl,
@@ -11,7 +10,7 @@ import {
   type RtLink,
   type RtnlPort,
 } from './netlink.js';
-import { formatMac, ipv4ToBytes, ipv6ToBytes } from './frames.js';
+import { formatMac, ipBytes, type IpBytes } from './frames.js';
 
 /** Linux interface names and IPv4 address labels: at most IFNAMSIZ - 1 characters. */
 const IFNAMSIZ_MAX = 15;
@@ -60,18 +59,6 @@ export class VipAddressError extends Error {
   ) {
     super(message);
   }
-}
-
-interface ParsedIp {
-  family: Family;
-  bytes: Buffer;
-}
-
-function parseIp(ip: string): ParsedIp | undefined {
-  const family = isIP(ip);
-  if (family === 4) return { family, bytes: ipv4ToBytes(ip) };
-  if (family === 6 && !ip.includes('%')) return { family, bytes: ipv6ToBytes(ip) };
-  return undefined;
 }
 
 /** The IPv4 label to use, or undefined for none. */
@@ -167,7 +154,7 @@ export class AddressManager {
 
   /** Every interface's addresses equal to ip (any prefix): used at start to remove a stale VIP left by an earlier run. */
   async find(ip: string): Promise<{ ifname: string; prefix: number }[]> {
-    const addr = parseIp(ip);
+    const addr = ipBytes(ip);
     if (addr === undefined) throw new VipAddressError('EINVAL', `${JSON.stringify(ip)} is not an IP address`);
     const matches = (await this.addresses(addr.family)).filter((a) => a.address.equals(addr.bytes));
     if (matches.length === 0) return [];
@@ -231,7 +218,7 @@ export class AddressManager {
   }
 
   /** Only that interface's addresses are read: a drift check every second costs what it holds, not the node's. */
-  private async onLink(index: number, addr: ParsedIp): Promise<RtAddress[]> {
+  private async onLink(index: number, addr: IpBytes): Promise<RtAddress[]> {
     return (await this.addresses(addr.family, index)).filter(
       (a) => a.index === index && a.address.equals(addr.bytes),
     );
@@ -275,8 +262,8 @@ function missingInterface(ifname: string): VipAddressError {
   );
 }
 
-function checkAddress(ip: string, prefix: number): ParsedIp {
-  const addr = parseIp(ip);
+function checkAddress(ip: string, prefix: number): IpBytes {
+  const addr = ipBytes(ip);
   if (addr === undefined) throw new VipAddressError('EINVAL', `${JSON.stringify(ip)} is not an IP address`);
   const max = addr.family === 4 ? 32 : 128;
   if (!Number.isInteger(prefix) || prefix < 1 || prefix > max) {

@@ -71,6 +71,19 @@ export function ipv6ToBytes(ip: string): Buffer {
   return out;
 }
 
+export interface IpBytes {
+  family: 4 | 6;
+  bytes: Buffer;
+}
+
+/** Either family's address -> its family and bytes; undefined for what is no address (or has a %zone). */
+export function ipBytes(ip: string): IpBytes | undefined {
+  const family = isIP(ip);
+  if (family === 4) return { family, bytes: ipv4ToBytes(ip) };
+  if (family === 6 && !ip.includes('%')) return { family, bytes: ipv6ToBytes(ip) };
+  return undefined;
+}
+
 /** A sender MAC as bytes: 6 bytes (a copy) or text; must be unicast and not all zeros (lo has 00:00:...). */
 function senderMacBytes(senderMac: Uint8Array | string): Buffer {
   const mac = typeof senderMac === 'string' ? parseMac(senderMac) : Buffer.from(senderMac);

@@ -1,14 +1,13 @@
 // The kernel's routing table as the Packet BGP setup needs it (peer-routes.ts's RoutePort): what route
 // reaches an address, and adding a host route via a gateway. Synchronous rtnetlink through the addon.
-import { isIP } from 'node:net';
 import { loadNative } from '../native/index.js';
 import type { RoutePort } from '../packet/peer-routes.js';
-import { ipv4ToBytes, ipv6ToBytes } from './frames.js';
+import { ipBytes } from './frames.js';
 
 function bytes(address: string): { family: 4 | 6; b: Buffer } {
-  return isIP(address) === 6
-    ? { family: 6, b: ipv6ToBytes(address) }
-    : { family: 4, b: ipv4ToBytes(address) };
+  const ip = ipBytes(address);
+  if (!ip) throw new TypeError(`invalid IP address ${JSON.stringify(address)}`);
+  return { family: ip.family, b: ip.bytes };
 }
 
 export function kernelRoutes(): RoutePort {

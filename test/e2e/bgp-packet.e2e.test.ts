@@ -12,7 +12,6 @@ const BOUND_MS = 20000;
 const CUSTOMER_AS = 65000;
 const METAL_AS = 65530;
 const MD5 = 'metal-md5-sentinel-5b1f';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describeNetns('BGP mode with --packet (netns, three nodes, Metal fake neighbours, BIRD)', () => {
   let m: MetalRig;
@@ -61,24 +60,7 @@ describeNetns('BGP mode with --packet (netns, three nodes, Metal fake neighbours
 
   it('each node creates its session, takes its neighbours from Metal; only the leader is routed to', async () => {
     for (const n of m.rig.nodes) procs.set(n, m.startKvip(n, LEASE, ['--bgp', '--holdTime', '3']));
-    const end = Date.now() + BOUND_MS;
-    let leader = '';
-    for (;;) {
-      leader = await m.rig.leaseHolder();
-      const paths = await b.announcers();
-      const up = (await b.router.sessions()).filter((s) => s.state === 'established').length;
-      if (
-        leader !== '' &&
-        up === 3 &&
-        paths.length === 1 &&
-        paths[0] === leader &&
-        b.kernelHolder() === leader
-      )
-        break;
-      if (Date.now() > end)
-        throw new Error(`not settled: lease ${leader}, paths ${paths.join(',')}, ${up} sessions`);
-      await sleep(50);
-    }
+    await b.settled(BOUND_MS);
     const creates = (await m.requests()).filter(
       (r) => r.method === 'POST' && /\/bgp\/sessions$/.test(r.path),
     );
@@ -90,15 +72,7 @@ describeNetns('BGP mode with --packet (netns, three nodes, Metal fake neighbours
     const old = await m.rig.leaseHolder();
     const mark = (await m.requests()).length;
     expect(await m.rig.stopKvip(old, 'SIGTERM')).toBe(0);
-    const end = Date.now() + BOUND_MS;
-    for (;;) {
-      const leader = await m.rig.leaseHolder();
-      const paths = await b.announcers();
-      if (leader !== '' && leader !== old && paths.length === 1 && paths[0] === leader) break;
-      if (Date.now() > end)
-        throw new Error(`the route did not move: lease ${leader}, paths ${paths.join(',')}`);
-      await sleep(50);
-    }
+    await b.movedFrom(old, BOUND_MS);
     expect(await m.requests(mark)).toEqual([]);
   });
 

@@ -7,6 +7,8 @@ import type { ChildProcess } from 'node:child_process';
 import { Rig } from './rig.js';
 import { startRouter, type Router, type RouterKind } from './routers/index.js';
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 export const ROUTER_ADDRESS = '198.51.100.1';
 export const ROUTER_AS = 64512;
 export const NODE_AS = 64513;
@@ -99,6 +101,41 @@ export class BgpRig {
   kernelHolder(): string {
     const via = this.rig.routeVia();
     return via === '' ? '' : this.nodeOf(via);
+  }
+
+  /**
+   * Until the one leader in the Lease is the one path the router has and its kernel route, with every node's
+   * session up; returns the leader. Throws what it saw after ms.
+   */
+  async settled(ms: number, pollMs = 50): Promise<string> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const leader = await this.rig.leaseHolder();
+      const paths = await this.announcers();
+      const sessions = await this.router.sessions();
+      const up = sessions.filter((s) => s.state === 'established').length;
+      const kernel = this.kernelHolder();
+      if (leader !== '' && up === this.rig.nodes.length && paths.length === 1 && paths[0] === leader)
+        if (kernel === leader) return leader;
+      if (Date.now() > end)
+        throw new Error(
+          `not settled: lease ${leader}, paths ${paths.join(',')}, kernel ${kernel}, sessions ${JSON.stringify(sessions)}`,
+        );
+      await sleep(pollMs);
+    }
+  }
+
+  /** Until a leader other than `old` is the router's one path; returns it. */
+  async movedFrom(old: string, ms: number): Promise<string> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const leader = await this.rig.leaseHolder();
+      const paths = await this.announcers();
+      if (leader !== '' && leader !== old && paths.length === 1 && paths[0] === leader) return leader;
+      if (Date.now() > end)
+        throw new Error(`the route did not move: lease ${leader}, paths ${paths.join(',')}`);
+      await sleep(50);
+    }
   }
 
   nodeOf(address: string): string {

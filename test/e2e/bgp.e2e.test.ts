@@ -8,7 +8,6 @@ import { BgpRig } from './bgp-rig.js';
 
 const LEASE = { ld: 3, rd: 2, rp: 0.5 };
 const BOUND_MS = 20000; // functional deadline only; bench/ measures the times
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.each(['bird', 'frr'] as const)('BGP mode with %s', (kind) => {
   describeNetns(`BGP mode (netns, three nodes, ${kind} router)`, () => {
@@ -23,39 +22,10 @@ describe.each(['bird', 'frr'] as const)('BGP mode with %s', (kind) => {
     /** Everyone up; the one leader in the Lease is the one path the router has, and its kernel route. */
     async function settled(): Promise<string> {
       for (const n of b.rig.nodes) if (!running(n)) start(n);
-      const end = Date.now() + BOUND_MS;
-      for (;;) {
-        const leader = await b.rig.leaseHolder();
-        const paths = await b.announcers();
-        const sessions = await b.router.sessions();
-        const allUp = sessions.filter((s) => s.state === 'established').length === b.rig.nodes.length;
-        if (
-          leader !== '' &&
-          allUp &&
-          paths.length === 1 &&
-          paths[0] === leader &&
-          b.kernelHolder() === leader
-        )
-          return leader;
-        if (Date.now() > end)
-          throw new Error(
-            `not settled: lease ${leader}, paths ${paths.join(',')}, kernel ${b.kernelHolder()}, sessions ${JSON.stringify(sessions)}`,
-          );
-        await sleep(50);
-      }
+      return b.settled(BOUND_MS);
     }
 
-    async function movedFrom(old: string, ms = BOUND_MS): Promise<string> {
-      const end = Date.now() + ms;
-      for (;;) {
-        const leader = await b.rig.leaseHolder();
-        const paths = await b.announcers();
-        if (leader !== '' && leader !== old && paths.length === 1 && paths[0] === leader) return leader;
-        if (Date.now() > end)
-          throw new Error(`the route did not move: lease ${leader}, paths ${paths.join(',')}`);
-        await sleep(50);
-      }
-    }
+    const movedFrom = (old: string, ms = BOUND_MS) => b.movedFrom(old, ms);
 
     beforeAll(async () => {
       // FRR's sessions carry TCP MD5, BIRD's do not.

@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { Elector, KubeHttp, KubeLeaseStore, parseKubeConfig, systemClock } from '../src/election/index.js';
-import { startFakeApiServer, type FakeApiServer } from '../test/fakes/apiserver/server.js';
+import { startFakeApiServer, type FakeApiServer } from '../src/lease-api/server.js';
 import { round, summary, table } from './stats.js';
 
 interface LeaseTiming {

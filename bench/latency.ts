@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { Elector, KubeHttp, KubeLeaseStore, parseKubeConfig, systemClock } from '../src/election/index.js';
-import { startFakeApiServer } from '../test/fakes/apiserver/server.js';
+import { startFakeApiServer } from '../src/lease-api/server.js';
 import { round, table } from './stats.js';
 
 const LEASES = [

@@ -53,7 +53,7 @@ async function startFake(dir: string): Promise<() => void> {
     [
       '--import',
       'tsx',
-      join(ROOT, 'test/fakes/apiserver/main.ts'),
+      join(ROOT, 'src/lease-api/main.ts'),
       '--clients',
       'soak',
       '--kubeconfig-dir',

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFakeApiServer, type FakeApiServer } from '../fakes/apiserver/server.js';
+import { startFakeApiServer, type FakeApiServer } from '../../src/lease-api/server.js';
 import { runCli } from '../helpers/cli.js';
 
 // An interface that does not exist: these tests run in the host's namespace and must never change it.

@@ -296,7 +296,7 @@ export class Rig {
       'apiserver',
       [
         ...TSX,
-        join(ROOT, 'test/fakes/apiserver/main.ts'),
+        join(ROOT, 'src/lease-api/main.ts'),
         '--host',
         host,
         '--port',

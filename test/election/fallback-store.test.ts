@@ -2,7 +2,7 @@
 // works, then admin.conf allowed. What counts is who wrote the Lease (the fake's request log by client).
 import { FallbackLeaseStore } from '../../src/election/fallback-store.js';
 import { KubeHttp, KubeLeaseStore, parseKubeConfig, LeaseForbiddenError } from '../../src/election/index.js';
-import { startFakeApiServer, type FakeApiServer } from '../fakes/apiserver/server.js';
+import { startFakeApiServer, type FakeApiServer } from '../../src/lease-api/server.js';
 
 const record = (holder: string) => ({
   holderIdentity: holder,

@@ -11,7 +11,7 @@ import {
   type StoredLease,
   type WatchEvent,
 } from '../../src/election/index.js';
-import { startFakeApiServer, type FakeApiServer, type Fault } from '../fakes/apiserver/server.js';
+import { startFakeApiServer, type FakeApiServer, type Fault } from '../../src/lease-api/server.js';
 import { until, within } from '../helpers/wait.js';
 
 const NS = 'kube-system';

@@ -17,7 +17,7 @@ import {
   type LeaseRecord,
   type WatchEvent,
 } from '../../src/election/index.js';
-import { startFakeApiServer, type FakeApiServer } from '../fakes/apiserver/server.js';
+import { startFakeApiServer, type FakeApiServer } from '../../src/lease-api/server.js';
 import { until } from '../helpers/wait.js';
 
 const NS = 'kube-system';

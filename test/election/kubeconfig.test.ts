@@ -9,7 +9,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { KubeConfigError, KubeHttp, KubeLeaseStore, loadKubeConfig } from '../../src/election/index.js';
 import { ExecCredentialProvider } from '../../src/election/exec-credential.js';
-import { startFakeApiServer } from '../fakes/apiserver/server.js';
+import { startFakeApiServer } from '../../src/lease-api/server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kvip-kcfg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

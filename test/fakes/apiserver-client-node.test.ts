@@ -15,11 +15,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { type FakeApiServer, startFakeApiServer } from './apiserver/server.js';
+import { type FakeApiServer, startFakeApiServer } from '../../src/lease-api/server.js';
 import { apiError, apiFor, call, type Json, lease, LEASES, NS, TOKENS } from './apiserver-clients.js';
 import { until } from '../helpers/wait.js';
 
-const MAIN = fileURLToPath(new URL('./apiserver/main.ts', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../src/lease-api/main.ts', import.meta.url));
 
 describe('fake kube-apiserver through @kubernetes/client-node 1.4', () => {
   let fake: FakeApiServer;

@@ -3,7 +3,7 @@
 import { ApiException, CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { get as httpGet, type IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
-import type { FakeApiServer, WatchEvent } from './apiserver/server.js';
+import type { FakeApiServer, WatchEvent } from '../../src/lease-api/server.js';
 
 export const NS = 'kube-system';
 export const LEASES = `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`;

@@ -1,6 +1,6 @@
 // The fake kube-apiserver's per-client faults over raw HTTP: delay, hang, injected statuses, reset and a
 // partition of one client while another keeps working.
-import { type FakeApiServer, startFakeApiServer } from './apiserver/server.js';
+import { type FakeApiServer, startFakeApiServer } from '../../src/lease-api/server.js';
 import { call, lease, LEASES, NS, rawWatch, TOKENS } from './apiserver-clients.js';
 import { until, within } from '../helpers/wait.js';
 

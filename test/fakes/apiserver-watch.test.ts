@@ -1,7 +1,7 @@
 // The fake kube-apiserver's watch streams byte by byte: how it cuts events into HTTP chunks (per event, by
 // sizes, at given cuts; per watch or for every client) and what it puts into open streams on request.
 import { get as httpGet, type IncomingMessage } from 'node:http';
-import { type FakeApiServer, startFakeApiServer } from './apiserver/server.js';
+import { type FakeApiServer, startFakeApiServer } from '../../src/lease-api/server.js';
 import { until, within } from '../helpers/wait.js';
 
 const NS = 'kube-system';

@@ -1,7 +1,7 @@
-// The fake kube-apiserver (test/fakes/apiserver) against kube's Lease semantics over raw HTTP: create, read,
+// The fake kube-apiserver (src/lease-api) against kube's Lease semantics over raw HTTP: create, read,
 // update with optimistic concurrency, MicroTime, auth and RBAC, list, delete and watch. Faults, client-node,
 // TLS and the standalone runner are in apiserver-*.test.ts.
-import { type FakeApiServer, startFakeApiServer } from './apiserver/server.js';
+import { type FakeApiServer, startFakeApiServer } from '../../src/lease-api/server.js';
 import { call, type Json, lease, LEASES, NS, rawWatch, TOKENS } from './apiserver-clients.js';
 import { until, within } from '../helpers/wait.js';
 

@@ -16,7 +16,7 @@ import { errors, match, type Reply } from './handlers.js';
 import { network } from './ip.js';
 import * as render from './render.js';
 import { MetalStore } from './store.js';
-import { readBody, resetSocket } from '../http-util.js';
+import { readBody, resetSocket } from '../../../src/lease-api/http-util.js';
 import type { MetalFake, MetalFakeOptions, MetalRequest } from './types.js';
 
 export type * from './types.js';

@@ -1,6 +1,6 @@
 // Runs the fake kube-apiserver as its own process (e.g. inside a network namespace, for end-to-end tests):
 //
-//   node --import tsx test/fakes/apiserver/main.ts [--host 127.0.0.1] [--port 6443] [--tls [--san NAME]...]
+//   node --import tsx src/lease-api/main.ts [--host 127.0.0.1] [--port 6443] [--tls [--san NAME]...]
 //        [--clients a,b,c]
 //        [--kubeconfig-dir DIR] [--control-port N | --control-socket PATH] [--bookmark-interval-ms N]
 //

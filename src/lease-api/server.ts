@@ -1,5 +1,5 @@
-// A fake kube-apiserver for coordination.k8s.io/v1 Leases, over real HTTP(S), for testing kvip's elector and its
-// Kubernetes adapter without a cluster.
+// A fake kube-apiserver for coordination.k8s.io/v1 Leases, over real HTTP(S): the API that `kvip demo` runs its
+// nodes against, and what the tests check kvip's elector and its Kubernetes adapter with, without a cluster.
 //
 // Hand-written because nothing off the shelf does this job: client-node has no fake server, envtest and kind need
 // real etcd/kube-apiserver binaries (not runnable here), and generic HTTP mocks know nothing of kube's Lease
@@ -18,7 +18,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { isIPv6, Server as NetServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
-import { readBody, resetSocket } from '../http-util.js';
+import { readBody, resetSocket } from './http-util.js';
 import { handleControl } from './control.js';
 import { type Fault, type FaultOptions, FaultTable, RuleTable } from './faults.js';
 import * as h from './handlers.js';

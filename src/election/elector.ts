@@ -46,11 +46,16 @@ export interface ElectorConfig {
 
 export interface ElectorCallbacks {
   onStartedLeading(): void | Promise<void>;
-  /** Awaited on stop() before the lease is released, so whatever the leader held is let go first. */
-  onStoppedLeading(): void | Promise<void>;
+  /**
+   * Awaited on stop() before the lease is released, so whatever the leader held is let go first. `reason`
+   * is one line: "shutdown", the resignation's reason, or why leadership was lost.
+   */
+  onStoppedLeading(reason: string): void | Promise<void>;
   onNewLeader(identity: string): void;
   /** The election loop itself failed (a bug): nothing will be elected any more; the caller should exit. */
   onFatal?(err: unknown): void;
+  /** A renewal by the leader succeeded, `latencyMs` after it was sent (for metrics; must return at once). */
+  onRenewed?(latencyMs: number): void;
 }
 
 export interface ElectorDeps {
@@ -210,7 +215,7 @@ export class Elector {
     this.leaderDeadline?.cancel();
     this.log.info({ lease: this.store.description }, 'stopped leading (shutdown)');
     try {
-      await this.callbacks.onStoppedLeading();
+      await this.callbacks.onStoppedLeading('shutdown');
     } catch (err) {
       // Whatever the leader held is still there: releasing now would let a follower take it while this
       // node still has it. The lease expires on its own instead.
@@ -235,7 +240,7 @@ export class Elector {
     this.leaderDeadline?.cancel();
     this.log.warn({ lease: this.store.description, reason }, 'giving up the lease');
     try {
-      await this.callbacks.onStoppedLeading();
+      await this.callbacks.onStoppedLeading(`gave the lease up: ${reason}`);
     } catch (err) {
       this.log.error({ err: String(err) }, 'not releasing the lease: it expires in LeaseDuration');
       return;
@@ -357,7 +362,7 @@ export class Elector {
     this.standingDown ||= standDown;
     this.leaderDeadline?.cancel();
     this.log.warn({ lease: this.store.description, reason }, 'stopped leading');
-    this.invoke('onStoppedLeading', () => this.callbacks.onStoppedLeading());
+    this.invoke('onStoppedLeading', () => this.callbacks.onStoppedLeading(reason));
   }
 
   private async renewUntilLost(): Promise<void> {
@@ -400,6 +405,7 @@ export class Elector {
    */
   private noteLatency(ms: number): void {
     this.renewLatency = ms;
+    if (this.callbacks.onRenewed) this.invoke('onRenewed', () => this.callbacks.onRenewed?.(ms));
     const slow = ms > this.cfg.renewDeadlineMs / 3;
     // Warned again only after renewals were well under the threshold (a sixth of RD), not at every crossing.
     if (ms < this.cfg.renewDeadlineMs / 6) this.slowWarned = false;

@@ -18,6 +18,7 @@ import { prepareElection } from './election.js';
 import { EXIT_FAILED } from '../exit-codes.js';
 import { prepareBgp } from './bgp.js';
 import type { BgpSetup } from './providers.js';
+import type { ServiceObserver } from './observer.js';
 
 export interface RunIo {
   err: (text: string) => void;
@@ -105,8 +106,11 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
     },
     io.env,
   );
+  // Who is told what the service does (metrics, Kubernetes Events); none of them is on the VIP path.
+  const observers: ServiceObserver[] = [];
   const service = new VipService({
     provider,
+    observers,
     elector: election?.elector,
     log,
     reconcileIntervalMs: Math.min(1000, config.retryPeriod * 1000),

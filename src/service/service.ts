@@ -12,13 +12,15 @@
 //   after `dropFailureLimitMs` the service reports a fatal error (exit non-zero; the next start removes it).
 import type { Logger } from '../log.js';
 import { NotLeadingError, VipLostError, type VipProvider } from '../vip/provider.js';
+import { fanOut, type ServiceObserver } from './observer.js';
 
 export interface LeaderCallbacks {
   onStartedLeading(): void | Promise<void>;
   /** Rejects when the VIP could not be dropped: the elector must not release the lease then. */
-  onStoppedLeading(): void | Promise<void>;
+  onStoppedLeading(reason: string): void | Promise<void>;
   onNewLeader(identity: string): void;
   onFatal(err: unknown): void;
+  onRenewed(latencyMs: number): void;
 }
 
 export interface ElectorHandle {
@@ -44,6 +46,8 @@ export interface ServiceOptions {
   dropFailureLimitMs?: number;
   /** Something went wrong that only a restart fixes; the caller exits non-zero. */
   onFatal?: (err: unknown) => void;
+  /** Told what happens (leadership, the VIP, failures): metrics and Events. */
+  observers?: ServiceObserver[];
 }
 
 /** What the service did when it stopped. */
@@ -80,7 +84,11 @@ export class VipService {
   private dropFailingSince: number | null = null;
   private fatalReported = false;
 
-  constructor(private readonly opts: ServiceOptions) {}
+  private readonly observe: ReturnType<typeof fanOut>;
+
+  constructor(private readonly opts: ServiceOptions) {
+    this.observe = fanOut(opts.observers ?? [], opts.log);
+  }
 
   /** Leadership valid right now; true without leader election. Providers read it before every change. */
   readonly leadingNow = (): boolean => !this.stopping && this.leaseValid();
@@ -99,14 +107,17 @@ export class VipService {
         onStartedLeading: () => {
           log.info({ provider: provider.name }, 'this node is leader and is adopting the virtual IP');
           this.elected = true;
+          this.observe.startedLeading();
           return this.converge();
         },
-        onStoppedLeading: async () => {
-          if (this.elected)
+        onStoppedLeading: async (reason) => {
+          if (this.elected) {
             log.info(
               { provider: provider.name },
               'this node is no longer leader and is dropping the virtual IP',
             );
+            this.observe.stoppedLeading(reason);
+          }
           this.elected = false;
           await this.converge();
           if (this.holding) throw new Error('the virtual IP is still on this node');
@@ -114,8 +125,10 @@ export class VipService {
         onNewLeader: (identity) => {
           log.info({ leader: identity }, `new leader elected: ${identity}`);
           provider.leaderChanged?.(identity);
+          this.observe.newLeader(identity);
         },
         onFatal: (err) => this.opts.onFatal?.(err),
+        onRenewed: (latencyMs) => this.observe.leaseRenewed(latencyMs),
       });
       this.elector.start();
     } else {
@@ -193,7 +206,7 @@ export class VipService {
       if (this.wanted()) {
         try {
           await provider.acquire();
-          this.holding = true;
+          this.setHolding(true);
           this.acquireFailures = 0;
         } catch (err) {
           if (err instanceof NotLeadingError) continue; // wanted() is false now: drop instead
@@ -203,7 +216,7 @@ export class VipService {
           try {
             await provider.release();
           } catch (undo) {
-            this.holding = true;
+            this.setHolding(true);
             this.dropFailed(undo);
             return;
           }
@@ -213,7 +226,7 @@ export class VipService {
       } else {
         try {
           await provider.release(this.stopping ? 'shutdown' : 'lost');
-          this.holding = false;
+          this.setHolding(false);
           this.dropFailingSince = null;
         } catch (err) {
           this.dropFailed(err);
@@ -223,7 +236,14 @@ export class VipService {
     }
   }
 
+  private setHolding(held: boolean): void {
+    if (held === this.holding) return;
+    this.holding = held;
+    this.observe.vipHeld(held);
+  }
+
   private acquireFailed(err: unknown): void {
+    this.observe.providerFailed('acquire', message(err));
     const limit = this.opts.maxAcquireFailures ?? 3;
     this.acquireFailures++;
     this.opts.log.error(
@@ -238,6 +258,7 @@ export class VipService {
   private dropFailed(err: unknown): void {
     const now = Date.now();
     this.dropFailingSince ??= now;
+    this.observe.providerFailed('release', message(err));
     this.opts.log.error({ err: message(err) }, 'failed to remove the virtual IP; trying again');
     const limit = this.opts.dropFailureLimitMs;
     if (limit === undefined || this.stopping || this.fatalReported || now - this.dropFailingSince < limit)
@@ -254,6 +275,7 @@ export class VipService {
       .reconcile()
       .catch((err: unknown) => {
         this.opts.log.warn({ err: message(err) }, 'reconcile failed');
+        this.observe.providerFailed('reconcile', message(err));
         // The VIP is not served and the provider cannot restore it: another node should serve.
         if (err instanceof VipLostError && this.elector) void this.elector.resign(message(err));
       })

@@ -73,7 +73,7 @@ async function cluster(env: NodeJS.ProcessEnv) {
         isLeader: () => lease.valid,
         resign: async () => undefined,
         stop: async () => {
-          await callbacks.onStoppedLeading();
+          await callbacks.onStoppedLeading('lost');
           order.push('lease released');
           lease.valid = false;
         },

@@ -74,12 +74,12 @@ function setup(opts: Partial<ServiceOptions> = {}) {
     },
     async resign(reason: string) {
       this.resigned.push(reason);
-      await callbacks.onStoppedLeading();
+      await callbacks.onStoppedLeading('lost');
     },
     async stop() {
       provider.calls.push('elector.stop');
       try {
-        await callbacks.onStoppedLeading();
+        await callbacks.onStoppedLeading('lost');
         provider.calls.push('lease released');
       } catch {
         provider.calls.push('lease kept');
@@ -120,9 +120,49 @@ describe('VipService', () => {
     expect(elector.started).toBe(true);
     await cb().onStartedLeading();
     expect(provider.present).toBe(true);
-    await cb().onStoppedLeading();
+    await cb().onStoppedLeading('lost');
     expect(provider.present).toBe(false);
     expect(worldCalls(provider)).toEqual(['prepare', 'acquire', 'release']);
+  });
+
+  it('tells its observers what happened, in order, and a throwing observer changes nothing', async () => {
+    const seen: string[] = [];
+    const recorder = {
+      startedLeading: () => seen.push('started'),
+      stoppedLeading: (reason: string) => seen.push(`stopped: ${reason}`),
+      newLeader: (id: string) => seen.push(`leader ${id}`),
+      vipHeld: (held: boolean) => seen.push(`held ${held}`),
+      providerFailed: (step: string, msg: string) => seen.push(`${step} failed: ${msg}`),
+      leaseRenewed: (ms: number) => seen.push(`renewed ${ms}`),
+    };
+    const thrower = {
+      startedLeading: () => {
+        throw new Error('boom');
+      },
+      vipHeld: () => {
+        throw new Error('boom');
+      },
+    };
+    const { provider, service, cb } = setup({ observers: [thrower, recorder] });
+    await service.start();
+    cb().onNewLeader('node-a');
+    provider.failAcquire = 1;
+    await cb().onStartedLeading();
+    expect(provider.present).toBe(false);
+    await jest.advanceTimersByTimeAsync(15); // the tick retries the add
+    expect(provider.present).toBe(true);
+    cb().onRenewed(12);
+    await cb().onStoppedLeading('the lease is held by node-b');
+    expect(provider.present).toBe(false);
+    expect(seen).toEqual([
+      'leader node-a',
+      'started',
+      'acquire failed: EPERM',
+      'held true',
+      'renewed 12',
+      'stopped: the lease is held by node-b',
+      'held false',
+    ]);
   });
 
   it('gives up the lease when the provider says the VIP is lost and cannot be restored', async () => {
@@ -152,9 +192,9 @@ describe('VipService', () => {
     let open!: () => void;
     provider.slow(new Promise((r) => (open = r)));
     const first = cb().onStartedLeading();
-    void cb().onStoppedLeading();
+    void cb().onStoppedLeading('lost');
     void cb().onStartedLeading();
-    const last = cb().onStoppedLeading();
+    const last = cb().onStoppedLeading('lost');
     expect(provider.calls).toEqual(['prepare', 'acquire']);
     open();
     await first;
@@ -208,7 +248,7 @@ describe('VipService', () => {
     await jest.advanceTimersByTimeAsync(50);
     expect(second.provider.present).toBe(true);
     expect(second.elector.resigned).toEqual([]);
-    await expect(second.cb().onStoppedLeading()).rejects.toThrow(/still on this node/);
+    await expect(second.cb().onStoppedLeading('lost')).rejects.toThrow(/still on this node/);
   });
 
   it('drops the VIP on the next tick when leadership is no longer valid, and takes it back when it is', async () => {
@@ -232,7 +272,7 @@ describe('VipService', () => {
     provider.slowReconcile(new Promise<void>((r) => (finish = r)));
     await jest.advanceTimersByTimeAsync(10);
     expect(provider.calls).toContain('reconcile');
-    const stopped = cb().onStoppedLeading();
+    const stopped = cb().onStoppedLeading('lost');
     await jest.advanceTimersByTimeAsync(30);
     expect(provider.calls).not.toContain('release');
     finish();
@@ -275,7 +315,7 @@ describe('VipService', () => {
     await service.start();
     await cb().onStartedLeading();
     provider.failRelease = 1_000_000;
-    await expect(cb().onStoppedLeading()).rejects.toThrow(/still on this node/);
+    await expect(cb().onStoppedLeading('lost')).rejects.toThrow(/still on this node/);
     expect(fatal).toEqual([]);
     await jest.advanceTimersByTimeAsync(150);
     expect(fatal).toHaveLength(1);

@@ -45,7 +45,12 @@ export interface ElectorConfig {
 }
 
 export interface ElectorCallbacks {
-  onStartedLeading(): void | Promise<void>;
+  /**
+   * `previousRecordAgeMs`: how long ago (local monotonic time) the record this node replaced was last seen to
+   * change, i.e. the previous holder's last renewal or its release as observed here; undefined when there was
+   * no record (the lease was created). What a failover took, as this node saw it, starts there.
+   */
+  onStartedLeading(previousRecordAgeMs?: number): void | Promise<void>;
   /**
    * Awaited on stop() before the lease is released, so whatever the leader held is let go first. `reason`
    * is one line: "shutdown", the resignation's reason, or why leadership was lost.
@@ -126,6 +131,8 @@ export class Elector {
   private observedVersion: string | null = null;
   /** Local monotonic time at which `observed` last changed. */
   private observedTime = 0;
+  /** observedTime of the record before `observed` (null: there was none): for onStartedLeading. */
+  private previousObservedTime: number | null = null;
   private reportedLeader = '';
   private leading = false;
   /** Monotonic time the last successful acquire/renew request was sent: the leader's own deadline anchor. */
@@ -353,7 +360,10 @@ export class Elector {
       { lease: this.store.description, identity: this.cfg.identity },
       'successfully acquired lease',
     );
-    this.invoke('onStartedLeading', () => this.callbacks.onStartedLeading());
+    // The last record observed is the one this node just wrote; the one before is what it took over.
+    const previous = this.previousObservedTime;
+    const age = previous === null ? undefined : this.clock.now() - previous;
+    this.invoke('onStartedLeading', () => this.callbacks.onStartedLeading(age));
   }
 
   private loseLeadership(reason: string, standDown = false): void {
@@ -536,6 +546,7 @@ export class Elector {
   private observe(stored: StoredLease): void {
     this.observedVersion = stored.version;
     if (this.observed && sameRecord(this.observed, stored.record)) return;
+    this.previousObservedTime = this.observed ? this.observedTime : null;
     this.observed = stored.record;
     this.observedTime = this.clock.now();
     const r = stored.record;

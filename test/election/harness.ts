@@ -17,6 +17,8 @@ export interface SimNode {
    * elector's isLeader() as kvip's providers are. A paused node's repeats fire on resume, in expiry order.
    */
   acts: number[];
+  /** onStartedLeading's previousRecordAgeMs, one per start. */
+  takeovers: (number | undefined)[];
 }
 
 export const PRESETS = {
@@ -65,6 +67,7 @@ export class Sim {
       events: [],
       stoppedAt: [],
       acts: [],
+      takeovers: [],
       elector: undefined as never,
     };
     let repeat: { cancel(): void } | undefined;
@@ -90,8 +93,9 @@ export class Sim {
           error: (_o: object, m: string) => void this.logged.push(`${name}: ${m}`),
         },
         callbacks: {
-          onStartedLeading: () => {
+          onStartedLeading: (previousRecordAgeMs) => {
             node.events.push({ at: this.clock.now(), event: 'started' });
+            node.takeovers.push(previousRecordAgeMs);
             act();
             repeat?.cancel();
             schedule();

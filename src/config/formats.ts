@@ -224,11 +224,7 @@ export function registerFormats(): void {
     'listen-address': {
       validate: (v: unknown) => {
         if (typeof v !== 'string') fail('must be [host]:port or empty');
-        if (v === '') return;
-        const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:]*)):(\d+)$/.exec(v);
-        const port = m ? Number(m[3]) : 0;
-        const host = m ? (m[1] ?? m[2] ?? '') : '';
-        if (!m || port < 1 || port > 65535 || (m[1] !== undefined && isIP(host) !== 6))
+        if (v !== '' && !splitListenAddress(v))
           fail('must be [host]:port (e.g. ":2112"), or empty to turn the metrics server off');
       },
     },
@@ -258,4 +254,17 @@ export function registerFormats(): void {
       },
     },
   });
+}
+
+/**
+ * '[v6]:port', 'host:port' or ':port' (host undefined: every address); undefined when it is none of them or
+ * the port is out of range.
+ */
+export function splitListenAddress(v: string): { host: string | undefined; port: number } | undefined {
+  const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:]*)):(\d+)$/.exec(v);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  const host = m[1] ?? m[2] ?? '';
+  if (port < 1 || port > 65535 || (m[1] !== undefined && isIP(host) !== 6)) return undefined;
+  return { host: host === '' ? undefined : host, port };
 }

@@ -327,7 +327,7 @@ export const OPTIONS = {
     env: ['prometheus_server'],
     format: 'listen-address',
     default: ':2112',
-    doc: 'Address of the /metrics endpoint, empty to turn it off',
+    doc: 'Address of the metrics and health server (/metrics, /healthz, /readyz): ":2112" listens on every address, "127.0.0.1:2112" on one, empty turns it off',
     group: 'runtime',
     placeholder: 'host:port',
   },

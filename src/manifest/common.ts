@@ -3,6 +3,7 @@ import { posix } from 'node:path';
 import type { V1Container, V1Volume } from '@kubernetes/client-node';
 import type { Config } from '../config/index.js';
 import { containerEnv, type EnvVar } from './env.js';
+import { probedContainer } from './probes.js';
 
 export const APP_NAME = 'kvip';
 export const APP_LABELS = { 'app.kubernetes.io/name': APP_NAME };
@@ -28,7 +29,7 @@ export interface ContainerParts {
 
 /**
  * The kvip container: `start` with the options as env, host-network capabilities only (NET_ADMIN to add
- * addresses, NET_RAW for gratuitous ARP/NA), everything else dropped.
+ * addresses, NET_RAW for gratuitous ARP/NA), everything else dropped; probed on the metrics server.
  */
 export function kvipContainer(config: Config, extraEnv: EnvVar[], mountKubeconfig: boolean): ContainerParts {
   const { env, literalSecrets } = containerEnv(config);
@@ -57,6 +58,7 @@ export function kvipContainer(config: Config, extraEnv: EnvVar[], mountKubeconfi
     imagePullPolicy: 'IfNotPresent',
     args: ['start'],
     env: [...env, ...extraEnv],
+    ...probedContainer(config),
     securityContext: {
       capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] },
     },

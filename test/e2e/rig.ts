@@ -4,7 +4,7 @@
 // and the serving certificate carries the kubernetes names and the VIP but no loopback address. Each node runs the real built CLI (`kvip start`) or keepalived, and a UDP
 // responder; the client probes the VIP every 2 ms; `ip monitor` on every node records each VIP add/delete.
 // Everything is named with a per-run tag and torn down in destroy() (and at process exit).
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import {
   createWriteStream,
   mkdirSync,
@@ -495,6 +495,29 @@ export class Rig {
       } catch {
         // not a probe line
       }
+    });
+  }
+
+  /**
+   * One GET to 127.0.0.1:`port` inside `node`'s namespace (kvip's metrics server by default), by a node
+   * process run there; bounded.
+   */
+  httpGet(node: string, path: string, port = 2112): Promise<{ status: number; body: string }> {
+    const script =
+      'fetch(process.argv[1], { signal: AbortSignal.timeout(4000) }).then(async (r) => ' +
+      'process.stdout.write(JSON.stringify({ status: r.status, body: await r.text() })))' +
+      '.catch((e) => { console.error(e.message); process.exit(1); })';
+    const url = `http://127.0.0.1:${port}${path}`;
+    return new Promise((resolve, reject) => {
+      execFile(
+        'ip',
+        ['netns', 'exec', this.ns(node), process.execPath, '-e', script, url],
+        { encoding: 'utf8', timeout: 10000, env: { PATH: process.env.PATH, NODE_OPTIONS: '' } },
+        (err, stdout, stderr) =>
+          err
+            ? reject(new Error(`GET ${url} on ${node}: ${stderr.trim() || err.message}`))
+            : resolve(JSON.parse(stdout) as { status: number; body: string }),
+      );
     });
   }
 

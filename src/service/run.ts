@@ -18,7 +18,7 @@ import { prepareElection } from './election.js';
 import { EXIT_FAILED } from '../exit-codes.js';
 import { prepareBgp } from './bgp.js';
 import type { BgpSetup } from './providers.js';
-import type { ServiceObserver } from './observer.js';
+import { fanOut, type ServiceObserver } from './observer.js';
 
 export interface RunIo {
   err: (text: string) => void;
@@ -118,6 +118,9 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
     dropFailureLimitMs: config.leaseDuration * 1000,
     onFatal: (err) => onFatal(err),
   });
+  const gate = election?.gate;
+  const tellObservers = fanOut(observers, log);
+  gate?.subscribe((open) => tellObservers.gateChanged(open, open ? '' : gate.closedReason()));
   leading.now = service.leadingNow;
   leading.lease = service.leaseValid;
   const detach = () => {

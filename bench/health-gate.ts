@@ -103,7 +103,7 @@ export async function main(argv: string[]): Promise<void> {
       move.max,
       outage.p50,
       outage.p95,
-      r.filter((t) => t.cameBack).length,
+      String(r.filter((t) => t.cameBack).length),
     ];
   });
   console.log(

@@ -32,6 +32,7 @@ export class HealthGate implements LeadershipGate {
   private timer: NodeJS.Timeout | null = null;
   private inFlight: AbortController | null = null;
   private running = false;
+  private firstRound: Promise<void> | null = null;
 
   constructor(private readonly opts: HealthGateOptions) {}
 
@@ -53,15 +54,16 @@ export class HealthGate implements LeadershipGate {
     return () => void this.listeners.delete(listener);
   }
 
-  /** Checks at once, then every period, until close(). */
-  start(): void {
-    if (this.running) return;
+  /** Checks at once, then every period, until close(). Resolves when the first check has its verdict. */
+  start(): Promise<void> {
+    if (this.firstRound) return this.firstRound;
     this.running = true;
     this.opts.log.info(
       { healthCheck: this.opts.probe.description },
       `checking ${this.opts.probe.description} every ${this.opts.periodMs} ms before leading`,
     );
-    void this.round();
+    this.firstRound = this.round();
+    return this.firstRound;
   }
 
   close(): void {

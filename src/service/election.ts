@@ -117,8 +117,9 @@ export async function prepareElection(config: Config, io: RunIo, log: Logger): P
   }
   if (!pre.ok)
     log.warn({ lease: store.description, err: pre.transient }, 'lease not reachable yet; will retry');
-  // Checked from now on, so the first verdict is in by the time the elector would first try.
-  gate?.start();
+  // The first verdict (within the check's timeout) is in before the elector first tries: a node whose API
+  // server is healthy leads at once, one whose API server is not says why.
+  await gate?.start();
   log.info(
     { namespace: config.namespace, lease: config.leaseName, identity },
     `Beginning cluster membership, namespace [${config.namespace}], lock name [${config.leaseName}], id [${identity}]`,

@@ -45,7 +45,7 @@ function gate(script: string, failures = 3, successes = 2, periodMs = 100, timeo
   const changes: boolean[] = [];
   g.subscribe((open) => changes.push(open));
   gates.push(g);
-  g.start();
+  void g.start();
   return { g, probe, changes };
 }
 /** Lets `n` check rounds run (the first is at start). */

@@ -76,7 +76,7 @@ export interface Config extends Settings {
   sources: Record<OptionKey, Source>;
 }
 
-export type Purpose = 'start' | 'check' | 'manifest-pod' | 'manifest-daemonset' | 'manifest-rbac';
+export type Purpose = 'start' | 'check' | 'status' | 'manifest-pod' | 'manifest-daemonset' | 'manifest-rbac';
 
 export interface RawInput {
   /** Values from the command line keyed by option, with the flag name the user typed. */
@@ -151,7 +151,7 @@ function resolve(s: Settings, sources: Record<OptionKey, Source>, purpose: Purpo
   const fail = (message: string): never => {
     throw new ConfigError(message);
   };
-  const needsVip = purpose !== 'manifest-rbac';
+  const needsVip = purpose !== 'manifest-rbac' && purpose !== 'status';
 
   const { leaseDuration: ld, renewDeadline: rd, retryPeriod: rp } = s;
   const values = { leaseDuration: ld, renewDeadline: rd, retryPeriod: rp };

@@ -14,7 +14,7 @@ import {
   type KubeConnection,
   type LeaseStore,
 } from '../election/index.js';
-import { chooseEndpoint } from '../election/endpoint.js';
+import { leaseEndpoint } from '../election/endpoint.js';
 import { FallbackLeaseStore } from '../election/fallback-store.js';
 import type { Logger } from '../log.js';
 import type { ServiceOptions } from './service.js';
@@ -50,11 +50,7 @@ export async function prepareElection(config: Config, io: RunIo, log: Logger): P
   const https: KubeHttp[] = [];
   const storeFor = (path: string): { store: KubeLeaseStore; where: string; conn: KubeConnection } => {
     const conn = loadKubeConfig({ inCluster: config.inCluster, path }, io.env);
-    // In a pod with a ServiceAccount the kubernetes Service reaches the API servers without the VIP.
-    const endpoint =
-      config.inCluster && config.apiServer === 'local'
-        ? { connection: conn, description: `${conn.server.origin} (the in-cluster service)` }
-        : chooseEndpoint(conn, config.apiServer, config.port);
+    const endpoint = leaseEndpoint(conn, config);
     // A dead API server must not cost a renew deadline: connect and TLS are bounded well below the retry
     // period, and a connection idle longer than a renewal interval is not reused. The first byte of an answer
     // is left to the round's deadline, so a slow but alive API server can still renew.

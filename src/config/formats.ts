@@ -73,6 +73,15 @@ export function parseCommunity(text: string): number {
   return ((hi << 16) | lo) >>> 0;
 }
 
+/** The value as a URL, or undefined when it is not one. */
+function urlOf(v: unknown): URL | undefined {
+  try {
+    return new URL(String(v));
+  } catch {
+    return undefined;
+  }
+}
+
 export function registerFormats(): void {
   convict.addFormats({
     bool: {
@@ -194,24 +203,28 @@ export function registerFormats(): void {
     },
     'http-url': {
       validate: (v: unknown) => {
-        let url: URL | undefined;
-        try {
-          url = new URL(String(v));
-        } catch {
-          url = undefined;
-        }
+        const url = urlOf(v);
         if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) fail('must be an http(s) URL');
+      },
+    },
+    'health-check': {
+      validate: (v: unknown) => {
+        if (v === 'local' || v === 'off') return;
+        const url = urlOf(v);
+        const ok =
+          url !== undefined &&
+          !url.username &&
+          !url.password &&
+          (url.protocol === 'http:' ||
+            url.protocol === 'https:' ||
+            (url.protocol === 'tcp:' && url.hostname !== '' && url.port !== '' && url.pathname === ''));
+        if (!ok) fail('must be "local", "off", an http(s):// URL or tcp://host:port');
       },
     },
     'api-server': {
       validate: (v: unknown) => {
         if (v === 'local' || v === 'kubeconfig') return;
-        let url: URL | undefined;
-        try {
-          url = new URL(String(v));
-        } catch {
-          url = undefined;
-        }
+        const url = urlOf(v);
         if (!url || url.protocol !== 'https:' || url.pathname !== '/' || url.search || url.username)
           fail('must be "local", "kubeconfig" or an https://host:port URL');
       },

@@ -2,6 +2,7 @@
 // doc. The CLI, the loader, the manifests and docs/config.md are all generated from this table, so an
 // option is added here and nowhere else. Order matters: it is the order of env entries in a manifest.
 import { VERSION } from '../version.js';
+import { HEALTH_OPTIONS } from './schema-health.js';
 
 export type Group = 'vip' | 'election' | 'packet' | 'bgp' | 'runtime' | 'manifest';
 
@@ -78,6 +79,7 @@ export const OPTIONS = {
     group: 'election',
     placeholder: 'seconds',
   },
+  ...HEALTH_OPTIONS,
   vip: {
     flags: ['--vip', '--address'],
     env: ['vip_address', 'address'],

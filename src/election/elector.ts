@@ -27,12 +27,24 @@
 // - Resigning: the caller may give the lease up (e.g. the VIP cannot be added here); the elector then sits
 //   out for a LeaseDuration so another node takes over.
 //
+// A leadership gate, when given, is the caller's "may I lead at all" (a health check): while it is closed no
+// attempt is made, a leader whose gate closes resigns at once (release, no sit-out: the closed gate keeps it
+// out), and a lease acquired while the gate closed is released before anyone is told of it.
+//
 // The elector knows nothing of VIPs: it reports started leading, stopped leading and new leader.
 import { LeaseConflictError, LeaseForbiddenError } from './errors.js';
 import { sleep } from './clock.js';
 import { JITTER_FACTOR, leaseTimingProblem } from './timing.js';
 import { KeptWatch } from './lease-watch.js';
-import type { Clock, LeaseRecord, LeaseStore, StoredLease, TimerHandle, WatchEvent } from './types.js';
+import type {
+  Clock,
+  LeadershipGate,
+  LeaseRecord,
+  LeaseStore,
+  StoredLease,
+  TimerHandle,
+  WatchEvent,
+} from './types.js';
 import type { Logger } from '../log.js';
 
 export interface ElectorConfig {
@@ -69,6 +81,8 @@ export interface ElectorDeps {
   callbacks: ElectorCallbacks;
   random?: () => number;
   log?: Logger;
+  /** No attempt to lead while it is closed (see LeadershipGate). */
+  gate?: LeadershipGate;
 }
 
 export class ElectionConfigError extends Error {
@@ -126,6 +140,10 @@ export class Elector {
   private readonly callbacks: ElectorCallbacks;
   private readonly random: () => number;
   private readonly log: Logger;
+  private readonly gate: LeadershipGate | undefined;
+  private unsubscribeGate: (() => void) | null = null;
+  /** Wakes a candidate waiting for the gate to open (set only while it waits). */
+  private wakeGate: (() => void) | null = null;
 
   private observed: LeaseRecord | null = null;
   private observedVersion: string | null = null;
@@ -170,6 +188,7 @@ export class Elector {
     this.callbacks = deps.callbacks;
     this.random = deps.random ?? Math.random;
     this.log = deps.log ?? NO_LOG;
+    this.gate = deps.gate;
   }
 
   isLeader(): boolean {
@@ -192,6 +211,7 @@ export class Elector {
       { lease: this.store.description, identity: this.cfg.identity },
       'attempting to acquire leader lease',
     );
+    this.unsubscribeGate = this.gate?.subscribe((open) => this.onGate(open)) ?? null;
     this.loop = this.run().catch((err: unknown) => {
       this.log.error({ err: String(err) }, 'leader election loop failed');
       this.leading = false;
@@ -215,7 +235,9 @@ export class Elector {
   private async shutdown(): Promise<void> {
     this.stopController.abort(new Error('the elector is stopping'));
     this.stopWatch();
+    this.unsubscribeGate?.();
     this.wakeFollower?.(false);
+    this.wakeGate?.();
     await this.loop;
     if (!this.leading) return;
     this.leading = false;
@@ -259,6 +281,12 @@ export class Elector {
     while (!this.stopped) {
       this.ensureWatch();
       if (!(await this.acquire())) return;
+      if (this.gateClosed()) {
+        // The gate closed while the winning request was in flight: nobody was told, nothing was taken.
+        this.log.info({ lease: this.store.description }, 'the leadership gate closed: releasing the lease');
+        await this.release();
+        continue;
+      }
       // A leader learns what it needs from its own renewals (as in client-go); watching its own writes
       // would only cost a parsed event per renewal. The watch comes back when leadership ends.
       this.stopWatch();
@@ -275,6 +303,10 @@ export class Elector {
       const sitOut = this.sitOutUntil - this.clock.now();
       if (sitOut > 0) {
         await sleep(this.clock, sitOut, this.stopController.signal);
+        continue;
+      }
+      if (this.gateClosed()) {
+        await this.gateOpened();
         continue;
       }
       const sentAt = this.clock.now();
@@ -347,6 +379,35 @@ export class Elector {
   /** This process sent a record with this renewTime. */
   private wrote(record: LeaseRecord): boolean {
     return this.sentStamps.includes(record.renewTime.getTime());
+  }
+
+  // ---- the leadership gate ------------------------------------------------------------------------
+
+  private gateClosed(): boolean {
+    return this.gate !== undefined && !this.gate.isOpen();
+  }
+
+  /** Resolves when the gate opens or the elector stops; says once why it does not try meanwhile. */
+  private async gateOpened(): Promise<void> {
+    this.log.warn(
+      { lease: this.store.description, reason: this.gate?.closedReason() ?? '' },
+      'not trying to acquire the lease: the leadership gate is closed',
+    );
+    await new Promise<void>((resolve) => {
+      this.wakeGate = resolve;
+      if (!this.gateClosed() || this.stopped) resolve();
+    });
+    this.wakeGate = null;
+    if (!this.stopped) this.log.info({ lease: this.store.description }, 'the leadership gate opened');
+  }
+
+  private onGate(open: boolean): void {
+    if (open) {
+      this.wakeGate?.();
+      return;
+    }
+    // No sit-out: the closed gate is what keeps this candidate from trying again.
+    if (this.leading) void this.resign(`the leadership gate closed: ${this.gate?.closedReason() ?? ''}`, 0);
   }
 
   // ---- renew --------------------------------------------------------------------------------------

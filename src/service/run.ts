@@ -12,14 +12,14 @@ import { removeStaleVip } from '../vip/stale.js';
 import { preparePacket, type PacketSetup } from '../packet/setup.js';
 import { buildProvider } from './providers.js';
 import { leaseIdentity } from './identity.js';
-import { CAP_NET_ADMIN, CAP_NET_RAW, missingCapabilities } from './capabilities.js';
+import { CAP_NET_ADMIN, CAP_NET_RAW, missingCapabilities, raiseCapabilities } from './capabilities.js';
 import { createLogger, type Logger } from '../log.js';
 import { VipService, withTimeout } from './service.js';
 import { prepareElection } from './election.js';
 import { EXIT_FAILED } from '../exit-codes.js';
 import { prepareBgp } from './bgp.js';
 import type { BgpSetup } from './providers.js';
-import type { ServiceObserver } from './observer.js';
+import { fanOut, type ServiceObserver } from './observer.js';
 import { openStatus } from '../metrics/index.js';
 
 export interface RunIo {
@@ -43,13 +43,16 @@ function ipv6Disabled(ifname: string): boolean {
 
 export async function runStart(config: Config, io: RunIo): Promise<number> {
   const log = io.log ?? createLogger(config.logLevel);
-  const missing = missingCapabilities([
+  const needed = [
     { name: 'NET_ADMIN', bit: CAP_NET_ADMIN },
     ...(config.arp ? [{ name: 'NET_RAW', bit: CAP_NET_RAW }] : []),
-  ]);
+  ];
+  raiseCapabilities(needed);
+  const missing = missingCapabilities(needed);
   if (missing.length > 0)
     throw new ConfigError(
-      `missing capabilit${missing.length > 1 ? 'ies' : 'y'} ${missing.join(', ')}: run as root or add them to the pod's securityContext`,
+      `missing capabilit${missing.length > 1 ? 'ies' : 'y'} ${missing.join(', ')}: run as root or add them to the pod's securityContext ` +
+        "(as non-root, kvip's image gives node file capabilities, which allowPrivilegeEscalation: false turns off)",
     );
 
   const status = await openStatus(config);
@@ -126,6 +129,9 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
     dropFailureLimitMs: config.leaseDuration * 1000,
     onFatal: (err) => onFatal(err),
   });
+  const gate = election?.gate;
+  const tellObservers = fanOut(observers, log);
+  gate?.subscribe((open) => tellObservers.gateChanged(open, open ? '' : gate.closedReason()));
   leading.now = service.leadingNow;
   leading.lease = service.leaseValid;
   const detach = () => {

@@ -118,6 +118,7 @@ export class Rig {
   readonly routeEvents: Array<{ t: number; via: string }> = [];
   private readonly children = new Set<ChildProcess>();
   private readonly kvips = new Map<string, ChildProcess>();
+  private readonly localApiServers = new Map<string, ChildProcess>();
   /** Runs of kvip per node: each run logs to its own file. */
   private readonly runs = new Map<string, number>();
   private readonly family: 4 | 6;
@@ -147,13 +148,7 @@ export class Rig {
       await rig.startApiServer();
       for (const n of rig.nodes) {
         rig.writeKubeconfig(n);
-        await rig.spawnReady(n, 'apiserver-proxy', [
-          ...TSX,
-          join(ROOT, 'test/e2e/fixtures/tcp-proxy.ts'),
-          '6443',
-          rig.apiAddress,
-          '6443',
-        ]);
+        await rig.startLocalApiServer(n);
       }
       for (const n of rig.nodes)
         await rig.spawnReady(n, 'responder', [
@@ -168,6 +163,33 @@ export class Rig {
       throw err;
     }
     return rig;
+  }
+
+  /** `node`'s own API server on 127.0.0.1:6443: a forwarder to the fake. */
+  async startLocalApiServer(node: string): Promise<void> {
+    const proxy = await this.spawnReady(node, 'apiserver-proxy', [
+      ...TSX,
+      join(ROOT, 'test/e2e/fixtures/tcp-proxy.ts'),
+      '6443',
+      this.apiAddress,
+      '6443',
+    ]);
+    this.localApiServers.set(node, proxy);
+  }
+
+  /** Stops `node`'s own API server (the forwarder): connections to 127.0.0.1:6443 are refused there. */
+  async stopLocalApiServer(node: string): Promise<void> {
+    const proxy = this.localApiServers.get(node);
+    this.localApiServers.delete(node);
+    if (!proxy || proxy.exitCode !== null || proxy.signalCode !== null) return;
+    const exited = new Promise((r) => proxy.once('exit', r));
+    proxy.kill('SIGKILL');
+    await exited;
+  }
+
+  /** The fake itself, bypassing the nodes' own API servers (as a DaemonSet reaches it through a Service). */
+  get apiServerUrl(): string {
+    return `https://${this.family === 6 ? `[${this.apiAddress}]` : this.apiAddress}:6443`;
   }
 
   /** Every namespace of the rig but the bridge. */

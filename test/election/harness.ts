@@ -1,5 +1,5 @@
 // A simulated cluster of electors on one fake clock and one in-memory lease server.
-import { Elector, type ElectorConfig } from '../../src/election/index.js';
+import { Elector, type ElectorConfig, type LeadershipGate } from '../../src/election/index.js';
 import { FakeClock, ProcessClock } from '../fakes/clock.js';
 import { MemoryLeaseServer, type Link } from '../fakes/memory-lease-store.js';
 
@@ -58,7 +58,12 @@ export class Sim {
     return { up: () => latencyMs, down: () => latencyMs, partitioned: false };
   }
 
-  add(name: string, link: Link = this.link(), onStopped?: () => void | Promise<void>): SimNode {
+  add(
+    name: string,
+    link: Link = this.link(),
+    onStopped?: () => void | Promise<void>,
+    gate?: LeadershipGate,
+  ): SimNode {
     const clock = new ProcessClock(this.clock);
     const node: SimNode = {
       name,
@@ -86,6 +91,7 @@ export class Sim {
         store: this.server.client(name, clock, link),
         clock,
         random: this.random,
+        ...(gate ? { gate } : {}),
         log: {
           debug() {},
           info() {},

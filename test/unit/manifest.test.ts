@@ -307,3 +307,35 @@ describe('daemonset and rbac', () => {
     expect(role.rules[0]!.resourceNames).toEqual(['plunder-lock']);
   });
 });
+
+describe('the user the container runs as (docker/Dockerfile: non-root, node with file capabilities)', () => {
+  type Sc = Record<string, unknown> & { capabilities: unknown };
+  const securityContext = (out: string, kind: string) => {
+    const o = docs(out).find((d) => d.kind === kind) as {
+      spec: {
+        containers?: { securityContext: Sc }[];
+        template?: { spec: { containers: { securityContext: Sc }[] } };
+      };
+    };
+    return (o.spec.containers ?? o.spec.template!.spec.containers)[0]!.securityContext;
+  };
+  const caps = { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] };
+
+  it("a static pod that mounts the host's root-only kubeconfig or token file runs as root, with the two capabilities only", async () => {
+    for (const golden of ['pod-arp.yaml', 'pod-packet.yaml']) {
+      const r = await runCli(GOLDEN[golden]!);
+      expect([golden, securityContext(r.out, 'Pod')]).toEqual([golden, { runAsUser: 0, capabilities: caps }]);
+      expect(r.out).toMatch(/# kubeadm's admin.conf .* root only/);
+    }
+  });
+
+  it("a DaemonSet, and a pod that mounts nothing, run as the image's non-root user", async () => {
+    const nonRoot = { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, capabilities: caps };
+    const ds = await runCli(GOLDEN['daemonset-k3s.yaml']!);
+    expect(securityContext(ds.out, 'DaemonSet')).toEqual(nonRoot);
+    // File capabilities need exec to be allowed to gain privileges: never allowPrivilegeEscalation: false.
+    expect(ds.out).not.toMatch(/^\s*allowPrivilegeEscalation:/m);
+    const pod = await runCli([...GOLDEN['pod-arp.yaml']!, '--inCluster']);
+    expect(securityContext(pod.out, 'Pod')).toEqual(nonRoot);
+  });
+});

@@ -13,11 +13,20 @@ export interface Verdict {
 
 type Phase = 'starting' | 'running' | 'stopping' | 'failed';
 
+/** What readiness reads of the health gate (src/health's HealthGate), at request time. */
+export interface GateView {
+  isOpen(): boolean;
+  /** One line: why it is closed. */
+  closedReason(): string;
+}
+
 export class Health implements ServiceObserver {
   private phase: Phase = 'starting';
   private fatal = '';
   /** No gateChanged yet: there is no gate, or it has said nothing; either way nothing holds leadership back. */
   private gate = { open: true, detail: '' };
+  /** The gate itself, once known: read live, so its state before the first change counts too. */
+  private gateView: GateView | undefined;
 
   /** The preflight checks passed and the service runs. */
   serviceStarted(): void {
@@ -39,6 +48,11 @@ export class Health implements ServiceObserver {
     this.gate = { open, detail: oneLine(detail) };
   }
 
+  /** Read the gate itself from now on (it is closed from its start until a first check passes). */
+  readGate(gate: GateView): void {
+    this.gateView = gate;
+  }
+
   live(): Verdict {
     if (this.phase === 'failed') return { ok: false, line: `fatal error: ${this.fatal}` };
     return { ok: true, line: 'ok' };
@@ -52,10 +66,12 @@ export class Health implements ServiceObserver {
         return { ok: false, line: 'stopping: kvip is shutting down' };
       case 'failed':
         return { ok: false, line: `fatal error: ${this.fatal}` };
-      case 'running':
-        if (!this.gate.open)
-          return { ok: false, line: `the health check fails: ${this.gate.detail || 'no detail'}` };
+      case 'running': {
+        const view = this.gateView;
+        const gate = view ? { open: view.isOpen(), detail: oneLine(view.closedReason()) } : this.gate;
+        if (!gate.open) return { ok: false, line: `the health check fails: ${gate.detail || 'no detail'}` };
         return { ok: true, line: 'ok' };
+      }
     }
   }
 }

@@ -3,11 +3,11 @@
 import { isIP } from 'node:net';
 import { labelOf, type Config } from '../config/index.js';
 import { splitListenAddress } from '../config/formats.js';
-import { Health } from './health.js';
+import { Health, type GateView } from './health.js';
 import { KvipMetrics } from './metrics.js';
 import { StatusServer } from './server.js';
 
-export { Health, type Verdict } from './health.js';
+export { Health, type GateView, type Verdict } from './health.js';
 export { KvipMetrics, renewBuckets, type MetricsOptions, type MetalResponse } from './metrics.js';
 export { StatusServer, formatAddress, type ListenAddress, type StatusSources } from './server.js';
 
@@ -16,6 +16,8 @@ export interface Status {
   health: Health;
   /** Absent when --prometheusHTTPServer is ''. */
   server: StatusServer | undefined;
+  /** The health gate, when there is one: readiness and kvip_health_check_up read it from then on. */
+  watchGate(gate: GateView): void;
   /** Stops the server (bounded); safe to call more than once. */
   close(): Promise<void>;
 }
@@ -42,5 +44,14 @@ export async function openStatus(config: Config): Promise<Status> {
       ready: () => health.ready(),
     }));
   let closing: Promise<void> | undefined;
-  return { metrics, health, server, close: () => (closing ??= server?.close() ?? Promise.resolve()) };
+  return {
+    metrics,
+    health,
+    server,
+    watchGate: (gate) => {
+      health.readGate(gate);
+      metrics.readGate(gate);
+    },
+    close: () => (closing ??= server?.close() ?? Promise.resolve()),
+  };
 }

@@ -8,6 +8,7 @@ import type { ServiceObserver, ProviderStep } from '../service/observer.js';
 import type { ProviderHooks, SessionStates } from '../service/providers.js';
 import type { SessionState } from '../bgp/session.js';
 import { VERSION } from '../version.js';
+import type { GateView } from './health.js';
 
 export type AddressFamily = 'ipv4' | 'ipv6';
 
@@ -52,6 +53,7 @@ export class KvipMetrics implements ServiceObserver, ProviderHooks {
   /** Monotonic ms at which the record this node took over last changed, until the VIP is held. */
   private takeoverFrom: number | undefined;
   private gateOpen = true;
+  private gate: GateView | undefined;
   private bgpStates: SessionStates | undefined;
 
   private readonly leader: Gauge;
@@ -117,10 +119,15 @@ export class KvipMetrics implements ServiceObserver, ProviderHooks {
       labelNames: ['step'],
       registers,
     });
+    const gate = () => this.gate;
     this.healthUp = new Gauge({
       name: 'kvip_health_check_up',
       help: '1 while the health check lets this node lead (or there is none), 0 while it does not',
       registers,
+      collect() {
+        const g = gate();
+        if (g) this.set(g.isOpen() ? 1 : 0);
+      },
     });
     this.healthFailures = new Counter({
       name: 'kvip_health_check_failures_total',
@@ -169,6 +176,11 @@ export class KvipMetrics implements ServiceObserver, ProviderHooks {
 
   leaseRenewed(latencyMs: number): void {
     this.renewals.observe(latencyMs / 1000);
+  }
+
+  /** Read the gate itself at scrape time (closed from its start until a first check passes). */
+  readGate(gate: GateView): void {
+    this.gate = gate;
   }
 
   gateChanged(open: boolean): void {

@@ -132,6 +132,7 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
   const gate = election?.gate;
   const tellObservers = fanOut(observers, log);
   gate?.subscribe((open) => tellObservers.gateChanged(open, open ? '' : gate.closedReason()));
+  if (gate) status.watchGate(gate);
   leading.now = service.leadingNow;
   leading.lease = service.leaseValid;
   const detach = () => {

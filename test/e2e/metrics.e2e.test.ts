@@ -2,7 +2,7 @@
 // against the fake kube-apiserver, and each node's /metrics, /healthz and /readyz are read from inside its
 // namespace, as Prometheus and the kubelet on that node would. Two failovers: the leader stops (SIGTERM: it
 // releases the lease), then the next one is cut off from the network (it keeps running, and shows the
-// other side of a failover).
+// other side of a failover, and its health check failing).
 import { describeNetns } from '../helpers/netns.js';
 import { parseExposition, sampleValue, type Exposition } from '../helpers/prom.js';
 import { Rig } from './rig.js';
@@ -120,10 +120,23 @@ describeNetns('metrics and health, ARP mode, three nodes', () => {
     expect(sampleValue(old, 'kvip_leader')).toBe(0);
     expect(sampleValue(old, 'kvip_leader_transitions_total', { direction: 'started' })).toBe(1);
     expect(sampleValue(old, 'kvip_leader_transitions_total', { direction: 'stopped' })).toBe(1);
-    // Cut off from the API server is no reason to restart it, and without a health check it stays ready.
+    // Its health check (its own API server, behind the cut link) fails: not ready, and it says why; but
+    // cut off from the API server is no reason to restart it, so it stays alive.
+    const end = Date.now() + BOUND_MS;
+    let ready = await rig.httpGet(second, '/readyz');
+    while (ready.status !== 503) {
+      if (Date.now() > end) throw new Error(`${second} stayed ready: ${ready.body}`);
+      await new Promise((r) => setTimeout(r, 100));
+      ready = await rig.httpGet(second, '/readyz');
+    }
+    expect(ready.body).toMatch(/^the health check fails: the health check of .* is failing: .+\n$/);
     expect(await rig.httpGet(second, '/healthz')).toEqual({ status: 200, body: 'ok\n' });
-    expect((await rig.httpGet(second, '/readyz')).status).toBe(200);
-    expect(await value(second, 'kvip_health_check_up')).toBe(1);
+    const gated = await scrape(second);
+    expect(sampleValue(gated, 'kvip_health_check_up')).toBe(0);
+    expect(sampleValue(gated, 'kvip_health_check_failures_total')).toBe(1);
+    // The others' checks pass all along.
+    expect(await value(third, 'kvip_health_check_up')).toBe(1);
+    expect(await value(third, 'kvip_health_check_failures_total')).toBe(0);
     expect(rig.dualHolderMs()).toBe(0);
 
     rig.linkUp(second);

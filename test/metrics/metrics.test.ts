@@ -146,6 +146,18 @@ describe('kvip metrics over /metrics', () => {
     expect(sampleValue(e, 'kvip_health_check_failures_total')).toBe(2);
   });
 
+  it('with the gate itself to read, up is its state at scrape time, whether it changed or not', async () => {
+    const { metrics, scrape } = await serve();
+    const gate = { open: false };
+    metrics.readGate({ isOpen: () => gate.open, closedReason: () => 'no check has passed yet' });
+    let e = await scrape();
+    expect(sampleValue(e, 'kvip_health_check_up')).toBe(0);
+    expect(sampleValue(e, 'kvip_health_check_failures_total')).toBe(0); // not passed yet is no failure
+    gate.open = true;
+    e = await scrape();
+    expect(sampleValue(e, 'kvip_health_check_up')).toBe(1);
+  });
+
   it('provider failures by step, Metal API requests by operation and status', async () => {
     const { metrics, scrape } = await serve({ family: 'ipv6', mode: 'packet-eip' });
     metrics.providerFailed('acquire');

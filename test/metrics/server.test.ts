@@ -105,6 +105,25 @@ describe('/healthz and /readyz follow the state of kvip start', () => {
     expect(await both()).toEqual({ live: '200 ok\n', ready: '503 stopping: kvip is shutting down\n' });
   });
 
+  it('with the health gate itself to read: closed from its start, before it ever changed', async () => {
+    const { get, health } = await open();
+    const gate = {
+      open: false,
+      reason: 'the health check of https://127.0.0.1:6443/readyz is failing: no check has passed yet',
+    };
+    health.readGate({ isOpen: () => gate.open, closedReason: () => (gate.open ? '' : gate.reason) });
+    health.serviceStarted();
+    expect(await get('/readyz')).toMatchObject({
+      status: 503,
+      body: `the health check fails: ${gate.reason}\n`,
+    });
+    gate.reason = 'the health check of https://127.0.0.1:6443/readyz is failing: connect ECONNREFUSED';
+    expect((await get('/readyz')).body).toBe(`the health check fails: ${gate.reason}\n`); // read live
+    gate.open = true;
+    expect(await get('/readyz')).toMatchObject({ status: 200, body: 'ok\n' });
+    expect((await get('/healthz')).status).toBe(200);
+  });
+
   it('a fatal error fails both', async () => {
     const { get, health } = await open();
     health.serviceStarted();

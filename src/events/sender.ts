@@ -57,6 +57,8 @@ export class EventSender {
   private loop: Promise<void> | null = null;
   private closed = false;
   private dropped = 0;
+  /** Events in flight when close() aborted them. */
+  private cutOff = 0;
   private droppedInRun = 0;
   /** Statuses already logged ("create 403"): each is logged once. */
   private readonly refusals = new Set<string>();
@@ -121,10 +123,11 @@ export class EventSender {
     while (this.loop) await this.loop;
     clearTimeout(timer);
     this.abort.abort(new Error('closed'));
-    if (this.queue.length > 0)
+    const lost = this.queue.length + this.cutOff;
+    if (lost > 0)
       this.opts.log.warn(
-        { events: this.queue.length },
-        `shutdown: ${this.queue.length} Kubernetes Event(s) not posted within ${ms} ms`,
+        { events: lost },
+        `shutdown: ${lost} Kubernetes Event(s) not posted within ${ms} ms`,
       );
     this.queue.length = 0;
   }
@@ -143,7 +146,9 @@ export class EventSender {
   private async run(): Promise<void> {
     while (this.queue.length > 0 && !this.abort.signal.aborted) {
       const next = this.queue.shift()!;
-      await this.send(next);
+      const posted = await this.send(next);
+      // Cut off by close(): not posted, though it left the queue.
+      if (!posted && this.abort.signal.aborted) this.cutOff += 1;
       if (this.queue.length === 0) this.endDropRun();
     }
   }
@@ -157,7 +162,8 @@ export class EventSender {
     this.droppedInRun = 0;
   }
 
-  private async send(q: Queued): Promise<void> {
+  /** Posts (or counts on) one Event; whether the API server has it now. */
+  private async send(q: Queued): Promise<boolean> {
     const ns = q.spec.involvedObject.namespace;
     const collection = `/api/v1/namespaces/${encodeURIComponent(ns)}/events`;
     const seen = this.posted.get(q.key);
@@ -166,19 +172,20 @@ export class EventSender {
       const path = `${collection}/${encodeURIComponent(seen.name)}`;
       const outcome = await this.request('patch', ns, 'PATCH', path, repeatPatch(count, q.last));
       if (outcome === 'ok') return this.remember(q.key, seen.name, count);
-      if (outcome !== 'notFound') return;
+      if (outcome !== 'notFound') return false;
       // Gone (Events expire after an hour by default): post it anew.
     }
     const name = eventName(q.spec.involvedObject.name, q.first);
     const body = eventBody(name, q.spec, this.opts.reporter, q);
-    if ((await this.request('create', ns, 'POST', collection, body)) === 'ok')
-      this.remember(q.key, name, q.count);
+    if ((await this.request('create', ns, 'POST', collection, body)) !== 'ok') return false;
+    return this.remember(q.key, name, q.count);
   }
 
-  private remember(key: string, name: string, count: number): void {
+  private remember(key: string, name: string, count: number): true {
     this.posted.delete(key);
     this.posted.set(key, { name, count, at: this.o.now().getTime() });
     if (this.posted.size > POSTED_LIMIT) this.posted.delete(this.posted.keys().next().value as string);
+    return true;
   }
 
   private async request(
@@ -198,11 +205,11 @@ export class EventSender {
       } catch (e) {
         err = e;
       }
-      if (this.abort.signal.aborted) return 'failed';
       if (res && res.status >= 200 && res.status < 300) {
         this.outageLogged = false;
         return 'ok';
       }
+      if (this.abort.signal.aborted) return 'failed';
       // A create that timed out may have been committed all the same: its retry finds it there.
       if (res?.status === 409 && verb === 'create') return 'ok';
       if (res?.status === 404 && verb === 'patch') return 'notFound';

@@ -40,6 +40,17 @@ const AS_IMAGE_USER =
   " (the image's node carries them): allowPrivilegeEscalation: false would take them away.";
 
 /**
+ * The Pod's own name, namespace and uid from the downward API: the object kvip's Kubernetes Events are about.
+ * The kubelet resolves these for a static pod too (its name then ends in the node name, and its uid is the
+ * one `kubectl describe` looks for on the mirror pod).
+ */
+const POD_ENV: EnvVar[] = [
+  { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+  { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+  { name: 'POD_UID', valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } },
+];
+
+/**
  * The kvip container: `start` with the options as env, host-network capabilities only (NET_ADMIN to add
  * addresses, NET_RAW for gratuitous ARP/NA), everything else dropped. It runs as the image's non-root user
  * unless it reads files from the host, which kubeadm (and the README's token file) make root's only. The
@@ -72,7 +83,8 @@ export function kvipContainer(config: Config, extraEnv: EnvVar[], mountKubeconfi
     image: config.image,
     imagePullPolicy: 'IfNotPresent',
     args: ['start'],
-    env: [...env, ...extraEnv],
+    // Events are posted only with leader election (there is no API server connection otherwise).
+    env: [...env, ...extraEnv, ...(config.leaderElection ? POD_ENV : [])],
     ...probedContainer(config),
     securityContext: {
       ...(asRoot ? { runAsUser: 0 } : { runAsNonRoot: true, runAsUser: IMAGE_UID, runAsGroup: IMAGE_UID }),

@@ -22,6 +22,7 @@ import { leaseIdentity } from './identity.js';
 import { VERSION } from '../version.js';
 import type { RunIo } from './run.js';
 import { HealthGate, healthProbeFor } from '../health/index.js';
+import type { KubeLink } from '../events/index.js';
 
 type ElectorFactory = NonNullable<ServiceOptions['elector']>;
 
@@ -29,6 +30,8 @@ export interface PreparedElection {
   elector: ElectorFactory;
   /** The local API server's health check, already running; absent with --healthCheck off. */
   gate?: HealthGate;
+  /** The elector's connection as it is now (admin.conf or, while that is refused, super-admin.conf): Events. */
+  kube: KubeLink;
   close: () => void;
 }
 
@@ -47,7 +50,7 @@ export async function prepareElection(config: Config, io: RunIo, log: Logger): P
     watch: true,
   };
   validateElectorConfig(timing);
-  const https: KubeHttp[] = [];
+  const conns = new Map<string, { http: KubeHttp; store: KubeLeaseStore }>();
   const storeFor = (path: string): { store: KubeLeaseStore; where: string; conn: KubeConnection } => {
     const conn = loadKubeConfig({ inCluster: config.inCluster, path }, io.env);
     const endpoint = leaseEndpoint(conn, config);
@@ -58,11 +61,11 @@ export async function prepareElection(config: Config, io: RunIo, log: Logger): P
       connectTimeoutMs: Math.max(100, timing.retryPeriodMs / 2),
       idleSocketMs: 1.5 * timing.retryPeriodMs,
     });
-    https.push(http);
     // A watch opened while the API server is unreachable is given up after a renew deadline and re-opened.
     const store = new KubeLeaseStore(http, config.namespace, config.leaseName, {
       watchOpenTimeoutMs: timing.renewDeadlineMs,
     });
+    conns.set(path, { http, store });
     return { store, where: endpoint.description, conn };
   };
   const primary = storeFor(config.k8sConfigPath);
@@ -99,9 +102,16 @@ export async function prepareElection(config: Config, io: RunIo, log: Logger): P
       })
     : undefined;
   const close = () => {
-    for (const h of https) h.close();
+    for (const c of conns.values()) c.http.close();
     fallback?.close();
     gate?.close();
+  };
+  const active = () =>
+    conns.get(fallback?.active ?? config.k8sConfigPath) ?? conns.get(config.k8sConfigPath)!;
+  const kube: KubeLink = {
+    http: () => active().http,
+    // The same Lease through either kubeconfig: whichever has seen it.
+    leaseUid: () => [...conns.values()].map((c) => c.store.uid).find((uid) => uid !== undefined),
   };
   log.info({ apiServer: primary.where }, `talking to the API server at ${primary.where}`);
   let pre;
@@ -124,6 +134,7 @@ export async function prepareElection(config: Config, io: RunIo, log: Logger): P
     elector: (callbacks) =>
       new Elector(timing, { store, clock: systemClock, callbacks, log, ...(gate ? { gate } : {}) }),
     ...(gate ? { gate } : {}),
+    kube,
     close,
   };
 }

@@ -21,6 +21,7 @@ import { prepareBgp } from './bgp.js';
 import type { BgpSetup } from './providers.js';
 import { fanOut, type ServiceObserver } from './observer.js';
 import { openStatus } from '../metrics/index.js';
+import { createEventRecorder, EVENTS_FLUSH_MS } from '../events/index.js';
 
 export interface RunIo {
   err: (text: string) => void;
@@ -119,6 +120,9 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
   );
   // Who is told what the service does (metrics, Kubernetes Events); none of them is on the VIP path.
   const observers: ServiceObserver[] = [status.metrics, status.health];
+  // Events go over the elector's connection: only with --leaderElection is there one.
+  const events = election && createEventRecorder(config, leaseIdentity(config), election.kube, io.env, log);
+  if (events) observers.push(events);
   const service = new VipService({
     provider,
     observers,
@@ -144,6 +148,7 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
   } catch (err) {
     detach();
     await provider.close().catch(() => undefined);
+    await events?.close(0);
     closeAll();
     const e = err as Error & { code?: string };
     if (e.code === 'EPERM')
@@ -176,6 +181,8 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
   log.info({ signal: outcome.signal }, 'shutting down: dropping the virtual IP, then releasing the lease');
   status.health.stopping();
   const { vipDropped } = await service.stop();
+  // The lease is released by now: what is still queued (StoppedLeading) gets a bounded moment to be posted.
+  await events?.close(EVENTS_FLUSH_MS);
   detach();
   closeAll();
   await status.close();

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { TcpConnectOptions } from './tcp.js';
+import type { PacketProbeOptions } from './probe.js';
 
 // kvip's N-API addon (native/, plain C): raw AF_PACKET frames, synchronous rtnetlink (the VIP's address,
 // links, routes) and the TCP connection of a BGP session (TCP_MD5SIG, TTL and source address set before the
@@ -98,6 +99,8 @@ export interface NativeAddon {
   routeDelete: RouteChange;
   /** The main table's routes of one family (a dump). */
   routes(family: 4 | 6): Route[];
+  /** See packetProbe in ./probe.ts: the first answering frame, or null after timeoutMs. */
+  packetProbe(opts: PacketProbeOptions): Promise<Buffer | null>;
 }
 
 /** An error thrown by the addon: `.code` is the errno name (EPERM, ENODEV, ...), `.syscall` the C call. */

@@ -4,7 +4,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Config } from '../config/index.js';
-import { CAP_NET_ADMIN, CAP_NET_RAW, missingCapabilities } from '../service/capabilities.js';
+import {
+  CAP_NET_ADMIN,
+  CAP_NET_RAW,
+  missingCapabilities,
+  raiseCapabilities,
+} from '../service/capabilities.js';
 import { ipv4Label, type AddressManager, type LinkInfo } from '../vip/address.js';
 import { notChecked, type CheckRow } from './row.js';
 
@@ -173,6 +178,8 @@ export async function hostRows(config: Config, addresses: AddressManager): Promi
     rows.push({ check: 'VIP on this node', ok: false, detail: message(err) });
   }
   const needed = neededCapabilities(config);
+  // As `kvip start` does: a non-root kvip's permitted file capabilities made effective (this process only).
+  raiseCapabilities(needed);
   const missingCaps = missingCapabilities(needed);
   rows.push(
     capabilityRow(

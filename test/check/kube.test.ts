@@ -80,7 +80,7 @@ test('all allowed: kubeconfig, this node API server, get/update/watch/create on 
     ),
   );
   expect(rows['Lease access']?.detail).toBe(
-    'get, update, watch on leases/plndr-cp-lock and create on leases in namespace kube-system: allowed',
+    'get, update, watch on leases/plndr-cp-lock, create on leases and create, patch on events in namespace kube-system: allowed',
   );
   expect(rows['health check']?.detail).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/readyz .*: healthy$/);
   const reviews = api.requests.filter(

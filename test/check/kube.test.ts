@@ -86,7 +86,7 @@ test('all allowed: kubeconfig, this node API server, get/update/watch/create on 
   const reviews = api.requests.filter(
     (r) => r.path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
   );
-  expect(reviews.map((r) => [r.client, r.status])).toEqual(Array(4).fill(['cp1', 201]));
+  expect(reviews.map((r) => [r.client, r.status])).toEqual(Array(6).fill(['cp1', 201]));
   expect(leaseRequests()).toEqual([]);
   expect(api.getLease('kube-system', 'plndr-cp-lock')).toBeUndefined();
 });

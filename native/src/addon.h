@@ -21,6 +21,8 @@ napi_status kvip_tcp_connect_init(napi_env env, napi_value exports);
 
 /* caps.c: raiseCapabilities (permitted -> effective, for a non-root kvip with file capabilities on node). */
 napi_status kvip_caps_init(napi_env env, napi_value exports);
+/* Makes capability `bit` effective on the calling thread if it is permitted there; 0 or -1 (errno). */
+int kvip_raise_capability_here(unsigned bit);
 /* packet_probe.c: packetProbe (a frame out, a bounded wait for its answer: kvip check's ARP probe / DAD). */
 napi_status kvip_packet_probe_init(napi_env env, napi_value exports);
 

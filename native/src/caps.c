@@ -8,7 +8,9 @@
  * `docker run` without --cap-add NET_ADMIN), so not even `kvip version` or `kvip manifest` would start. As
  * permitted-only file capabilities, node always starts, and `kvip start` raises them here. They apply to this
  * thread (the JS thread, which makes every call that needs them: AF_PACKET sockets, rtnetlink) and to threads
- * it creates later; a non-root process loses them on execve (exec credential plugins get none).
+ * it creates later; a non-root process loses them on execve (exec credential plugins get none). Threads that
+ * already exist (libuv's pool, started before any kvip code runs) keep their own, unraised set: work run there
+ * that needs one raises it on its own thread first (kvip_raise_capability_here).
  *
  *   raiseCapabilities(bits: number[]): number[]
  */
@@ -21,6 +23,16 @@
 #include <unistd.h>
 
 #define MAX_BITS 64 /* two 32-bit words of _LINUX_CAPABILITY_VERSION_3 */
+
+int kvip_raise_capability_here(unsigned bit) {
+  struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct data[2];
+  if (bit >= MAX_BITS || syscall(SYS_capget, &header, data) != 0) return -1;
+  uint32_t word = bit / 32, mask = 1u << (bit % 32);
+  if (!(data[word].permitted & mask) || (data[word].effective & mask)) return 0;
+  data[word].effective |= mask;
+  return syscall(SYS_capset, &header, data) == 0 ? 0 : -1;
+}
 
 static napi_value raise_capabilities(napi_env env, napi_callback_info info) {
   size_t argc = 1;

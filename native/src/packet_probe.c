@@ -26,6 +26,8 @@
  * type or range throw a TypeError.
  */
 #include "addon.h"
+
+#include <linux/capability.h>
 #include "errors.h"
 
 #include <arpa/inet.h>
@@ -194,6 +196,9 @@ static void execute(napi_env env, void *data) {
     p->err = !p->bad_name && errno != 0 ? errno : ENODEV;
     return;
   }
+  // This runs on a libuv pool thread, whose capabilities are its own: a non-root kvip raised NET_RAW on the
+  // JS thread only. Failing here is not an error in itself: socket() then says EPERM.
+  (void)kvip_raise_capability_here(CAP_NET_RAW);
   p->syscall = "socket";
   int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) {

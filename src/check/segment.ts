@@ -35,6 +35,7 @@ export async function segmentRow(config: Config, host: HostFacts): Promise<Check
     detail: host.holdsVip
       ? `${vip} is answered by ${mac} while this node holds it too: two holders; stop the other one ` +
         '(kube-vip, keepalived, a static address)'
-      : `${vip} is already answered by ${mac}: another node or device holds it; if it is kube-vip/keepalived, stop it first`,
+      : `${vip} is already answered by ${mac}: another node or device holds it; if it is kube-vip/keepalived, stop it ` +
+        'first (on a follower of a running kvip cluster this is its leader: `kvip status` names it)',
   };
 }

@@ -161,6 +161,8 @@ export class Elector {
   private readonly stopController = new AbortController();
   private loop: Promise<void> | null = null;
   private stopping: Promise<void> | null = null;
+  /** A resignation still letting go (dropping what was held, then releasing). */
+  private resigning: Promise<void> | null = null;
 
   private watch: KeptWatch | null = null;
   /** Wakes a waiting follower so it recomputes when to try (set only while it waits). */
@@ -239,6 +241,7 @@ export class Elector {
     this.wakeFollower?.(false);
     this.wakeGate?.();
     await this.loop;
+    await this.resigning;
     if (!this.leading) return;
     this.leading = false;
     this.leaderDeadline?.cancel();
@@ -268,8 +271,17 @@ export class Elector {
     this.leading = false;
     this.leaderDeadline?.cancel();
     this.log.warn({ lease: this.store.description, reason }, 'giving up the lease');
+    // Until the release is done no attempt is made (acquire waits for it), or a quick retake could be released
+    // by it; shutdown waits for it too.
+    this.resigning = this.letGo(`gave the lease up: ${reason}`).finally(() => {
+      this.resigning = null;
+    });
+    return this.resigning;
+  }
+
+  private async letGo(reason: string): Promise<void> {
     try {
-      await this.callbacks.onStoppedLeading(`gave the lease up: ${reason}`);
+      await this.callbacks.onStoppedLeading(reason);
     } catch (err) {
       this.log.error({ err: String(err) }, 'not releasing the lease: it expires in LeaseDuration');
       return;
@@ -282,7 +294,7 @@ export class Elector {
       this.ensureWatch();
       if (!(await this.acquire())) return;
       if (this.gateClosed()) {
-        // The gate closed while the winning request was in flight: nobody was told, nothing was taken.
+        // The gate closed while the winning request was in flight: onStartedLeading was never called.
         this.log.info({ lease: this.store.description }, 'the leadership gate closed: releasing the lease');
         await this.release();
         continue;
@@ -300,6 +312,10 @@ export class Elector {
   /** Returns true once this elector holds the lease, false when stopped. */
   private async acquire(): Promise<boolean> {
     while (!this.stopped) {
+      if (this.resigning) {
+        await this.resigning;
+        continue;
+      }
       const sitOut = this.sitOutUntil - this.clock.now();
       if (sitOut > 0) {
         await sleep(this.clock, sitOut, this.stopController.signal);

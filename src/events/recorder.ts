@@ -51,7 +51,7 @@ export class EventRecorder implements ServiceObserver {
       reason === 'shutdown' ? 'Normal' : 'Warning',
       'StoppedLeading',
       'Lead',
-      `${this.o.identity} stopped leading lease ${this.o.lease} (${oneLine(reason)}) and dropped the virtual IP ${this.o.vip}`,
+      `${this.o.identity} stopped leading lease ${this.o.lease} (${oneLine(reason)}) and is dropping the virtual IP ${this.o.vip}`,
     );
   }
 

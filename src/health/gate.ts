@@ -7,7 +7,7 @@
 // - at start it is closed until the first pass (a node does not lead before its API server answered once),
 //   and that first pass opens it: there was no failure to recover from.
 // Checks never overlap: the next one starts a period after the last one started, or when it ended if it
-// took longer (its timeout is the bound).
+// took longer (its timeout is the bound). Measured on the monotonic clock: a wall-clock step must not stall it.
 import type { LeadershipGate } from '../election/types.js';
 import type { Logger } from '../log.js';
 import type { HealthProbe } from './probe.js';
@@ -77,7 +77,7 @@ export class HealthGate implements LeadershipGate {
 
   private async round(): Promise<void> {
     if (!this.running) return;
-    const started = Date.now();
+    const started = performance.now();
     const controller = new AbortController();
     this.inFlight = controller;
     const timeout = setTimeout(
@@ -96,7 +96,7 @@ export class HealthGate implements LeadershipGate {
     if (!this.running) return;
     if (error === null) this.passed();
     else this.failed(error);
-    const wait = Math.max(0, started + this.opts.periodMs - Date.now());
+    const wait = Math.max(0, started + this.opts.periodMs - performance.now());
     this.timer = setTimeout(() => void this.round(), wait);
   }
 

@@ -132,7 +132,8 @@ describeNetns('kvip check on real interfaces (netns)', () => {
         expect(r.code).toBe(2);
         expect(row(r.out, 'VIP on the segment')).toBe(
           `✗ VIP on the segment  ${VIP4} is already answered by ${macB}: another node or device holds it; ` +
-            'if it is kube-vip/keepalived, stop it first',
+            'if it is kube-vip/keepalived, stop it first (on a follower of a running kvip cluster this is its ' +
+            'leader: `kvip status` names it)',
         );
       } finally {
         sh(`ip -n ${B} addr del ${VIP4}/32 dev ${IFB}`);

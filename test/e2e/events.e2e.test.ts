@@ -36,7 +36,7 @@ describeNetns('Kubernetes Events, ARP mode, three nodes', () => {
     const leader = rig.soleHolder() as string;
     const started = (node: string) =>
       `${node} became leader of lease kube-system/plndr-cp-lock and is taking the virtual IP ${rig.vip}`;
-    const stopped = `${leader} stopped leading lease kube-system/plndr-cp-lock (shutdown) and dropped the virtual IP ${rig.vip}`;
+    const stopped = `${leader} stopped leading lease kube-system/plndr-cp-lock (shutdown) and is dropping the virtual IP ${rig.vip}`;
     const beforeStop = await events(rig);
     expect(await rig.stopKvip(leader, 'SIGTERM')).toBe(0);
     // Read once the process is gone: what it posted on the way out is there already. (On a loaded machine a

@@ -93,6 +93,29 @@ describe('the leadership gate', () => {
     expect(a.elector.isLeader()).toBe(false);
   });
 
+  it('a gate that reopens while the VIP is still being dropped: the release comes first, then a clean retake', async () => {
+    const sim = new Sim(PRESETS.reference);
+    const gate = new SwitchGate(true);
+    let dropped!: () => void;
+    const slowDrop = () => new Promise<void>((r) => (dropped = r));
+    const a = sim.add('a', sim.link(1), slowDrop, gate);
+    a.elector.start();
+    await sim.clock.advance(RP);
+    expect(a.elector.isLeader()).toBe(true);
+    const before = sim.server.writes.length;
+    gate.set(false);
+    await sim.clock.advance(50);
+    gate.set(true); // reopens before the drop is done
+    await sim.clock.advance(2 * RP);
+    dropped();
+    await sim.clock.advance(3 * RP);
+    // What the server saw after the close: the release, and only then this node's retake.
+    const after = sim.server.writes.slice(before).map((w) => w.holder);
+    expect(after.slice(0, 2)).toEqual(['', 'a']);
+    expect(a.elector.isLeader()).toBe(true);
+    expect(sim.server.current()?.record.holderIdentity).toBe('a');
+  });
+
   it('a gate that wavers open and closed never makes two leaders', async () => {
     const sim = new Sim(PRESETS.fast);
     const gates = ['a', 'b', 'c'].map(() => new SwitchGate(true));

@@ -114,7 +114,7 @@ describe('EventRecorder', () => {
       ['VipReconcileFailed', 'Warning', 'ReconcileVip'],
     ]);
     expect(events[0]!.message).toBe(
-      'cp1 stopped leading lease kube-system/plndr-cp-lock (lost the lease: renew deadline 3000 ms passed) and dropped the virtual IP 198.51.100.10',
+      'cp1 stopped leading lease kube-system/plndr-cp-lock (lost the lease: renew deadline 3000 ms passed) and is dropping the virtual IP 198.51.100.10',
     );
     expect(events[1]!.message).toBe(
       'adding the virtual IP 198.51.100.10 failed: EPERM: operation not permitted',

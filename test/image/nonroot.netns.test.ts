@@ -105,6 +105,19 @@ describeNetns('kvip start as a non-root user with file capabilities on node (net
     expect(vipShown()).toBe(false);
   });
 
+  it('kvip check probes the segment as well: the capability is raised on the thread that opens the socket', () => {
+    sh(`ip -n ${ns} link set ${ns}d1 up`); // carrier on IF
+    const r = spawnSync(
+      'ip',
+      ['netns', 'exec', ns, ...POD, capNode, BIN, 'check', '--vip', VIP, '--interface', IF, '--arp'],
+      { encoding: 'utf8', env: { PATH: process.env.PATH }, timeout: 20_000 },
+    );
+    const segment = r.stdout.split('\n').find((l) => l.includes('VIP on the segment')) ?? '';
+    expect(segment).toMatch(/^✓/);
+    expect(r.stdout).not.toContain('EPERM');
+    expect(r.status).toBe(0);
+  });
+
   it('without the file capabilities (a plain node): exit 2 naming both', () => {
     const r = refused(POD, process.execPath);
     expect(r.code).toBe(2);

@@ -17,6 +17,7 @@ import { runStart } from '../service/run.js';
 import { checkPacket, formatCheck } from '../packet/check.js';
 import { createLogger } from '../log.js';
 import { VipAddressError } from '../vip/address.js';
+import { demoRefusal, runDemo, type DemoOptions } from '../demo/demo.js';
 
 import { EXIT_FAILED, EXIT_NOT_IMPLEMENTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 
@@ -24,6 +25,8 @@ export interface Io {
   out: (text: string) => void;
   err: (text: string) => void;
   env: NodeJS.ProcessEnv;
+  /** stdout is a terminal (`kvip demo` draws live, in color). */
+  tty?: boolean;
   /** Resolves when `kvip start` should stop; default: SIGTERM or SIGINT. */
   stopSignal?: Promise<string>;
 }
@@ -130,6 +133,23 @@ function buildProgram(io: Io): Command {
     io.out(formatCheck(rows));
     if (rows.some((r) => !r.ok)) throw new ExitRequest(EXIT_USAGE);
   });
+  program
+    .command('demo')
+    .description(
+      'run a three-node cluster in network namespaces, fail the leader twice, show the outages (root)',
+    )
+    .option('--mode <mode>', 'arp (bgp, packet: not in this build)', 'arp')
+    .option('--keep', 'leave the cluster running at the end, for exploring (prints how to clean up)', false)
+    .action(async function (this: Command) {
+      const o = this.opts<DemoOptions>();
+      const refusal = demoRefusal(o);
+      if (refusal !== undefined) {
+        io.err(`kvip demo: ${refusal}\n`);
+        throw new ExitRequest(EXIT_USAGE);
+      }
+      const code = await runDemo(o, { out: io.out, err: io.err, tty: io.tty === true, env: io.env });
+      if (code !== EXIT_OK) throw new ExitRequest(code);
+    });
   return program;
 }
 

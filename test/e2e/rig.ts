@@ -1,5 +1,5 @@
 // A control-plane cluster on one machine, in network namespaces: a bridge, N nodes (eth0 on the bridge), the
-// fake kube-apiserver and a client. Laid out like kubeadm: every node has its own API server on
+// fake kube-apiserver and a client; what runs there, and how, is shared with `kvip demo` (src/demo). Laid out like kubeadm: every node has its own API server on
 // 127.0.0.1:6443 (a forwarder to the fake), its kubeconfig (<node>/admin.conf) names the VIP as the server,
 // and the serving certificate carries the kubernetes names and the VIP but no loopback address. Each node runs the real built CLI (`kvip start`) or keepalived, and a UDP
 // responder; the client probes the VIP every 2 ms; `ip monitor` on every node records each VIP add/delete.
@@ -7,7 +7,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import {
   createWriteStream,
-  mkdirSync,
   mkdtempSync,
   rmSync,
   openSync,
@@ -15,20 +14,33 @@ import {
   readFileSync,
   writeFileSync,
 } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { lineMatching, stdoutLines } from '../../src/demo/children.js';
+import { addBridge, addNamespace, ip, plugIntoBridge } from '../../src/demo/netns.js';
+import {
+  controlSocket,
+  forwarderArgs,
+  kvipStartArgs,
+  leaseApiArgs,
+  leaseHolder,
+  probeArgs,
+  PROBE_READY,
+  READY,
+  responderArgs,
+  writeAdminConf,
+  type ProbeEvent,
+} from '../../src/demo/services.js';
+import { unixRequest } from '../../src/demo/unix-request.js';
+
+export { ip } from '../../src/demo/netns.js';
+export { PROBE_PORT, type ProbeEvent } from '../../src/demo/services.js';
+export { unixRequest } from '../../src/demo/unix-request.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'dist/cli/bin.js');
-const TSX = ['--import', 'tsx'];
-export const PROBE_PORT = 7000;
-
-export function ip(args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
 
 const alive = new Set<string>(); // namespaces to delete at exit if a test dies first
 const running = new Set<ChildProcess>(); // and processes to kill
@@ -49,40 +61,6 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const)
     cleanupAtExit();
     process.exit(130);
   });
-
-/** One JSON request to a fake's control API over its unix socket (reachable from outside its namespace). */
-export function unixRequest(
-  socketPath: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { socketPath, method, path, headers: { 'content-type': 'application/json' } },
-      (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
-
-export interface ProbeEvent {
-  type: 'ready' | 'first' | 'gap' | 'switch' | 'tick';
-  t: number;
-  node?: string;
-  from?: number | string;
-  to?: number | string;
-  ms?: number;
-  before?: string;
-  after?: string;
-  lastReply?: number;
-  replies?: number;
-}
 
 export interface VipEvent {
   t: number;
@@ -146,22 +124,10 @@ export class Rig {
       rig.build();
       await rig.startApiServer();
       for (const n of rig.nodes) {
-        rig.writeKubeconfig(n);
-        await rig.spawnReady(n, 'apiserver-proxy', [
-          ...TSX,
-          join(ROOT, 'test/e2e/fixtures/tcp-proxy.ts'),
-          '6443',
-          rig.apiAddress,
-          '6443',
-        ]);
+        writeAdminConf(rig.dir, n, rig.vip);
+        await rig.spawnReady(n, 'apiserver-proxy', forwarderArgs(rig.apiAddress));
       }
-      for (const n of rig.nodes)
-        await rig.spawnReady(n, 'responder', [
-          ...TSX,
-          join(ROOT, 'test/e2e/fixtures/responder.ts'),
-          n,
-          String(PROBE_PORT),
-        ]);
+      for (const n of rig.nodes) await rig.spawnReady(n, 'responder', responderArgs(n));
       await rig.startMonitors();
     } catch (err) {
       await rig.destroy();
@@ -179,24 +145,13 @@ export class Rig {
     const br = this.ns('br');
     const hosts = this.hosts().filter((h) => !(this.router && h === 'cl'));
     for (const h of [br, ...this.hosts().map((h) => this.ns(h))]) {
-      ip(['netns', 'add', h]);
       alive.add(h);
-      ip(['-n', h, 'link', 'set', 'lo', 'up']);
+      addNamespace(h);
     }
-    ip(['-n', br, 'link', 'add', 'br0', 'type', 'bridge']);
-    ip(['-n', br, 'link', 'set', 'br0', 'up']);
+    addBridge(br);
     hosts.forEach((h, i) => {
-      const inner = `${this.tag}i${i}`;
-      const outer = `${this.tag}o${i}`;
-      ip(['link', 'add', inner, 'type', 'veth', 'peer', 'name', outer]);
-      ip(['link', 'set', inner, 'netns', this.ns(h)]);
-      ip(['link', 'set', outer, 'netns', br]);
-      ip(['-n', br, 'link', 'set', outer, 'master', 'br0', 'up']);
-      ip(['-n', this.ns(h), 'link', 'set', inner, 'name', 'eth0']);
       const hostIndex = h === 'rt' ? 1 : h === 'api' ? 2 : h === 'cl' ? 3 : 10 + Number(h.slice(1));
-      const add = ['-n', this.ns(h), 'addr', 'add', this.addr(hostIndex), 'dev', 'eth0'];
-      ip(this.family === 6 ? [...add, 'nodad'] : add);
-      ip(['-n', this.ns(h), 'link', 'set', 'eth0', 'up']);
+      plugIntoBridge(br, this.ns(h), `${this.tag}o${i}`, this.addr(hostIndex));
     });
     if (this.router) this.buildRouter();
   }
@@ -270,49 +225,20 @@ export class Rig {
     return child;
   }
 
-  spawnReady(
-    host: string,
-    logName: string,
-    args: string[],
-    marker = /^(ready|listening)/,
-  ): Promise<ChildProcess> {
+  async spawnReady(host: string, logName: string, args: string[], marker = READY): Promise<ChildProcess> {
     const child = this.spawnIn(host, `${host}-${logName}`, args);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${logName} on ${host} did not start`)), 20000);
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        if (marker.test(line)) {
-          clearTimeout(timer);
-          resolve(child);
-        }
-      });
-      child.once('exit', (code) => reject(new Error(`${logName} on ${host} exited with ${code}`)));
-    });
+    await lineMatching(child, marker, `${logName} on ${host}`);
+    return child;
   }
 
   private async startApiServer(): Promise<void> {
-    const host = this.apiAddress;
-    await this.spawnReady(
-      'api',
-      'apiserver',
-      [
-        ...TSX,
-        join(ROOT, 'src/lease-api/main.ts'),
-        '--host',
-        host,
-        '--port',
-        '6443',
-        '--tls',
-        '--san',
-        this.vip,
-        '--clients',
-        this.nodes.join(','),
-        '--kubeconfig-dir',
-        this.dir,
-        '--control-socket',
-        join(this.dir, 'control.sock'),
-      ],
-      /^listening/,
-    );
+    const args = leaseApiArgs({
+      host: this.apiAddress,
+      sans: [this.vip],
+      clients: this.nodes,
+      dir: this.dir,
+    });
+    await this.spawnReady('api', 'apiserver', args, /^listening/);
   }
 
   private async startMonitors(): Promise<void> {
@@ -350,15 +276,6 @@ export class Rig {
     return join(this.dir, node, 'admin.conf');
   }
 
-  private writeKubeconfig(node: string): void {
-    const issued = readFileSync(join(this.dir, `${node}.kubeconfig`), 'utf8');
-    const vip = this.family === 6 ? `[${this.vip}]` : this.vip;
-    mkdirSync(join(this.dir, node), { recursive: true });
-    writeFileSync(this.kubeconfig(node), issued.replace(/server: \S+/, `server: https://${vip}:6443`), {
-      mode: 0o600,
-    });
-  }
-
   /** Starts `kvip start` on `node` (the built CLI, as the static pod runs it). */
   startKvip(
     node: string,
@@ -368,22 +285,13 @@ export class Rig {
   ): ChildProcess {
     const args = [
       BIN,
-      'start',
-      '--vip',
-      this.vip,
-      '--interface',
-      this.router ? 'lo' : 'eth0',
-      '--leaderElection',
-      '--nodeName',
-      node,
-      '--k8sConfigPath',
-      this.kubeconfig(node),
-      '--leaseDuration',
-      String(lease.ld),
-      '--leaseRenewDuration',
-      String(lease.rd),
-      '--leaseRetry',
-      String(lease.rp),
+      ...kvipStartArgs({
+        node,
+        vip: this.vip,
+        interface: this.router ? 'lo' : 'eth0',
+        kubeconfig: this.kubeconfig(node),
+        lease,
+      }),
       ...extra,
     ];
     const run = (this.runs.get(node) ?? 0) + 1;
@@ -483,13 +391,8 @@ export class Rig {
   }
 
   async startProbe(intervalMs = 2): Promise<void> {
-    const child = await this.spawnReady(
-      'cl',
-      'probe',
-      [...TSX, join(ROOT, 'test/e2e/fixtures/probe.ts'), this.vip, String(PROBE_PORT), String(intervalMs)],
-      /"type":"ready"/,
-    );
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    const child = await this.spawnReady('cl', 'probe', probeArgs(this.vip, intervalMs), PROBE_READY);
+    stdoutLines(child).on('line', (line) => {
       try {
         this.probeEvents.push(JSON.parse(line) as ProbeEvent);
       } catch {
@@ -574,10 +477,8 @@ export class Rig {
   }
 
   /** The Lease as the fake API server holds it (holderIdentity), or '' if there is none. */
-  async leaseHolder(): Promise<string> {
-    const r = await this.control('GET', '/_fake/leases/kube-system/plndr-cp-lock');
-    if (r.status !== 200) return '';
-    return (JSON.parse(r.body) as { spec?: { holderIdentity?: string } }).spec?.holderIdentity ?? '';
+  leaseHolder(): Promise<string> {
+    return leaseHolder(this.dir);
   }
 
   linkDown(node: string): void {
@@ -596,7 +497,7 @@ export class Rig {
 
   /** The fake apiserver's control API, over its unix socket. */
   control(method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
-    return unixRequest(join(this.dir, 'control.sock'), method, path, body);
+    return unixRequest(controlSocket(this.dir), method, path, body);
   }
 
   async waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {

@@ -138,7 +138,7 @@ function buildProgram(io: Io): Command {
     .description(
       'run a three-node cluster in network namespaces, fail the leader twice, show the outages (root)',
     )
-    .option('--mode <mode>', 'arp (bgp, packet: not in this build)', 'arp')
+    .option('--mode <mode>', 'arp, or bgp (with BIRD 2 as the router); packet is not in this build', 'arp')
     .option('--keep', 'leave the cluster running at the end, for exploring (prints how to clean up)', false)
     .action(async function (this: Command) {
       const o = this.opts<DemoOptions>();

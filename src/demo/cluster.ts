@@ -2,7 +2,8 @@
 // (n1..n3, eth0 on the bridge), the Lease API in its own namespace (api) and a client (cl), all on
 // 198.51.100.0/24, with no route anywhere else. Every node has its "own API server" on 127.0.0.1:6443 (a
 // forwarder to the Lease API), a kubeadm-like admin.conf naming the VIP, and a UDP responder; kvip runs on
-// each as the built CLI. destroy() is synchronous and idempotent, so signal and exit handlers can call it,
+// each as the built CLI. BGP mode puts a router (rt, running BIRD) between the client and the nodes
+// (router.ts): the client's packets to the VIP follow the route the leader announces. destroy() is synchronous and idempotent, so signal and exit handlers can call it,
 // and it removes every namespace with the tag, also those a crash left half made.
 import { closeSync, openSync, rmSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
@@ -30,8 +31,11 @@ import {
   type ProbeEvent,
   type LeaseTimes,
 } from './services.js';
+import { bgpArgs, buildRouterLinks, ROUTED_VIP, ROUTER_ADDRESS, routeVia, startBird } from './router.js';
 
-export const VIP = '198.51.100.100';
+export type DemoMode = 'arp' | 'bgp';
+
+const ARP_VIP = '198.51.100.100';
 const API_ADDRESS = '198.51.100.2';
 const CLIENT_ADDRESS = '198.51.100.3';
 
@@ -44,7 +48,7 @@ export class ClusterClosedError extends Error {
 
 export class DemoCluster {
   readonly nodes = ['n1', 'n2', 'n3'];
-  readonly vip = VIP;
+  readonly vip: string;
   private readonly children = new Children();
   private readonly kvips = new Map<string, ChildProcess>();
   private closed = false;
@@ -53,7 +57,15 @@ export class DemoCluster {
   constructor(
     readonly tag: string,
     readonly dir: string,
-  ) {}
+    readonly mode: DemoMode,
+  ) {
+    this.vip = mode === 'bgp' ? ROUTED_VIP : ARP_VIP;
+  }
+
+  /** The other namespaces besides the nodes', by the name after the tag. */
+  get hosts(): string[] {
+    return ['br', 'api', this.mode === 'bgp' ? 'rt' : '', 'cl', ...this.nodes].filter(Boolean);
+  }
 
   ns(host: string): string {
     return `${this.tag}-${host}`;
@@ -71,27 +83,33 @@ export class DemoCluster {
     if (this.closed) throw new ClusterClosedError();
   }
 
-  /** Namespaces, links, the Lease API and every node's forwarder and responder. */
+  /** Namespaces, links, the Lease API (and BIRD) and every node's forwarder and responder. */
   async build(): Promise<void> {
     const br = this.ns('br');
-    const hosts: Array<[string, string]> = [
+    const routed = this.mode === 'bgp';
+    const onBridge: Array<[string, string]> = [
       ['api', API_ADDRESS],
-      ['cl', CLIENT_ADDRESS],
+      routed ? ['rt', ROUTER_ADDRESS] : ['cl', CLIENT_ADDRESS],
       ...this.nodes.map((n): [string, string] => [n, this.nodeAddress(n)]),
     ];
     this.check();
-    addNamespace(br);
+    for (const h of this.hosts) addNamespace(this.ns(h));
     addBridge(br);
-    for (const [host, address] of hosts) {
-      addNamespace(this.ns(host));
-      plugIntoBridge(br, this.ns(host), `p-${host}`, `${address}/24`);
+    for (const [host, address] of onBridge) plugIntoBridge(br, this.ns(host), `p-${host}`, `${address}/24`);
+    if (routed) {
+      buildRouterLinks(
+        this.ns('rt'),
+        this.ns('cl'),
+        this.nodes.map((n) => this.ns(n)),
+        this.vip,
+      );
+      const peers = this.nodes.map((name) => ({ name, address: this.nodeAddress(name) }));
+      await startBird(this.children, this.ns('rt'), this.dir, peers);
     }
-    await this.ready(
-      'api',
-      leaseApiArgs({ host: API_ADDRESS, sans: [VIP], clients: this.nodes, dir: this.dir }),
-    );
+    const api = { host: API_ADDRESS, sans: [this.vip], clients: this.nodes, dir: this.dir };
+    await this.ready('api', leaseApiArgs(api));
     for (const n of this.nodes) {
-      writeAdminConf(this.dir, n, VIP);
+      writeAdminConf(this.dir, n, this.vip);
       await this.ready(n, forwarderArgs(API_ADDRESS));
       await this.ready(n, responderArgs(n));
     }
@@ -111,7 +129,7 @@ export class DemoCluster {
 
   /** The client's probe of the VIP: every line it prints, parsed, goes to `onEvent`. */
   async startProbe(intervalMs: number, slotMs: number, onEvent: (e: ProbeEvent) => void): Promise<void> {
-    const child = await this.ready('cl', probeArgs(VIP, intervalMs, slotMs), PROBE_READY);
+    const child = await this.ready('cl', probeArgs(this.vip, intervalMs, slotMs), PROBE_READY);
     stdoutLines(child).on('line', (line) => {
       try {
         onEvent(JSON.parse(line) as ProbeEvent);
@@ -124,22 +142,20 @@ export class DemoCluster {
   /** `kvip start` on `node` in ARP mode, its log (JSON lines on stderr) into kvipLogFile(node). */
   startKvip(node: string, lease: LeaseTimes): ChildProcess {
     this.check();
+    const routed = this.mode === 'bgp';
     const args = kvipStartArgs({
       node,
-      vip: VIP,
-      interface: 'eth0',
+      vip: this.vip,
+      // BGP: the VIP on lo on every node, the route to it from the leader only.
+      interface: routed ? 'lo' : 'eth0',
       kubeconfig: join(this.dir, node, 'admin.conf'),
       lease,
     });
+    const modeArgs = routed ? bgpArgs() : ['--arp'];
     const log = openSync(this.kvipLogFile(node), 'a');
     try {
-      const child = this.children.spawn(
-        this.ns(node),
-        [process.execPath, ...script('cli/bin'), ...args, '--arp'],
-        {
-          stdio: ['ignore', 'ignore', log],
-        },
-      );
+      const argv = [process.execPath, ...script('cli/bin'), ...args, ...modeArgs];
+      const child = this.children.spawn(this.ns(node), argv, { stdio: ['ignore', 'ignore', log] });
       this.kvips.set(node, child);
       return child;
     } finally {
@@ -161,6 +177,13 @@ export class DemoCluster {
   linkDown(node: string): void {
     this.check();
     ip(['-n', this.ns(node), 'link', 'set', 'eth0', 'down']);
+  }
+
+  /** BGP: the node the router sends the VIP's traffic to ('' none); ARP: undefined. */
+  routedTo(): string | undefined {
+    if (this.mode !== 'bgp') return undefined;
+    const via = routeVia(this.ns('rt'), this.vip);
+    return this.nodes.find((n) => this.nodeAddress(n) === via) ?? '';
   }
 
   lease(): Promise<LeaseState> {

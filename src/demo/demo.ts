@@ -4,8 +4,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DemoCluster, VIP } from './cluster.js';
+import { DemoCluster, type DemoMode } from './cluster.js';
 import { hasIproute2 } from './netns.js';
+import { hasBird, HOLD_TIME } from './router.js';
 import { renderLegend, renderSummary, type Style } from './render.js';
 import { LEASE, runScenario, SLOT_MS } from './scenario.js';
 
@@ -31,11 +32,12 @@ export function demoRefusal(o: DemoOptions): string | undefined {
     return `--mode must be one of ${DEMO_MODES.join(', ')}, not '${o.mode}'`;
   if (o.mode === 'packet')
     return '--mode packet is not available in this build: it needs the Equinix Metal API fake, which is test code (test/fakes/metal)';
-  if (o.mode === 'bgp') return '--mode bgp is not available in this build yet';
   if (process.platform !== 'linux') return `the demo needs Linux network namespaces, not ${process.platform}`;
   if (process.getuid?.() !== 0)
     return 'the demo must run as root (it creates network namespaces): sudo ./dist/cli/bin.js demo';
   if (!hasIproute2()) return 'the demo needs `ip` (iproute2): apt-get install iproute2';
+  if (o.mode === 'bgp' && !hasBird())
+    return '--mode bgp needs BIRD 2 as the router (`bird` on the PATH): apt-get install bird2';
   return undefined;
 }
 
@@ -44,7 +46,8 @@ const EXIT_BY_SIGNAL: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 export async function runDemo(o: DemoOptions, io: DemoIo): Promise<number> {
   const style: Style = { color: io.tty && io.env.NO_COLOR === undefined };
   const tag = `kvd${process.pid % 100000}${Math.floor(Math.random() * 36 ** 2).toString(36)}`;
-  const cluster = new DemoCluster(tag, mkdtempSync(join(tmpdir(), 'kvip-demo-')));
+  const mode = o.mode as DemoMode; // demoRefusal() has let only arp and bgp through
+  const cluster = new DemoCluster(tag, mkdtempSync(join(tmpdir(), 'kvip-demo-')), mode);
   const abort = new AbortController();
   let stoppedBy: string | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -62,10 +65,14 @@ export async function runDemo(o: DemoOptions, io: DemoIo): Promise<number> {
   process.on('exit', onExit);
   let keep = false;
   try {
+    const how =
+      mode === 'bgp'
+        ? `BGP mode (BIRD as the router, hold time ${HOLD_TIME} s), VIP ${cluster.vip}`
+        : `ARP mode, VIP ${cluster.vip}`;
     io.out(
-      `kvip demo: ARP mode, VIP ${VIP} on nodes ${cluster.nodes.join(', ')}; ` +
+      `kvip demo: ${how} on nodes ${cluster.nodes.join(', ')}; ` +
         `lease ${LEASE.ld} s, renew deadline ${LEASE.rd} s, retry ${LEASE.rp} s\n` +
-        `  namespaces ${tag}-{br,api,cl,${cluster.nodes.join(',')}}, files in ${cluster.dir}\n`,
+        `  namespaces ${tag}-{${cluster.hosts.join(',')}}, files in ${cluster.dir}\n`,
     );
     const started = Date.now();
     await cluster.build();
@@ -99,8 +106,10 @@ function keptHelp(cluster: DemoCluster): string {
   return [
     '',
     `Kept: namespaces ${t}-*, the surviving kvip and the Lease API; logs in ${cluster.dir}. For example:`,
-    `  ip netns exec ${t}-n1 ip -br addr          # who has the VIP`,
-    `  ip netns exec ${t}-cl ping -c 3 ${VIP}`,
+    cluster.mode === 'bgp'
+      ? `  ip -n ${t}-rt route show ${cluster.vip}     # where the router sends it`
+      : `  ip netns exec ${t}-n1 ip -br addr          # who has the VIP`,
+    `  ip netns exec ${t}-cl ping -c 3 ${cluster.vip}`,
     'Clean up with:',
     `  for ns in $(ip netns list | grep -o '^${t}-[a-z0-9]*'); do ip netns pids $ns | xargs -r kill -9; ip netns del $ns; done; rm -rf ${cluster.dir}`,
     '',

@@ -10,6 +10,8 @@ export interface Row {
   second: number;
   /** The Lease's holder at the end of the row ('' nobody), and whether it had expired. */
   lease: { holder: string; expired: boolean };
+  /** BGP: the node the router sends the VIP's traffic to at the end of the row ('' none). */
+  route?: string;
   /** One per slot; fewer while the row is still being filled. */
   slots: Slot[];
   slotMs: number;
@@ -66,8 +68,9 @@ export function renderRow(row: Row, style: Style, slotsPerRow: number): string {
     silent > 0 ? paint(`no answer ${silent} ms`, SGR.red, style) : '',
   ].filter(Boolean);
   const lease = leaseText(row.lease).padEnd(10);
+  const route = row.route === undefined ? '' : ` route ${(row.route || 'none').padEnd(4)}`;
   const edge = style.color ? ['▕', '▏'] : ['|', '|'];
-  return `${String(row.second).padStart(4)}s  lease ${lease} ${edge[0]}${bar}${edge[1]} ${notes.join(', ')}`.trimEnd();
+  return `${String(row.second).padStart(4)}s  lease ${lease}${route} ${edge[0]}${bar}${edge[1]} ${notes.join(', ')}`.trimEnd();
 }
 
 /** An event between rows, stamped (dim) with its time since the start: `  +5.0s  SIGTERM to n1 ...`. */
@@ -108,7 +111,7 @@ export interface Summary {
 }
 
 const WHAT: Record<string, (node: string) => string> = {
-  SIGTERM: (n) => `SIGTERM to ${n}: it drops the VIP, releases the lease`,
+  SIGTERM: (n) => `SIGTERM to ${n}: it steps down, releases the lease`,
   SIGKILL: (n) => `${n} dies (SIGKILL, link cut): its lease must expire`,
 };
 

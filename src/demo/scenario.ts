@@ -56,6 +56,19 @@ class Story {
       this.timeline.event(`${Math.round(e.ms)} ms without an answer (then ${n(e.after ?? '')} again)`, e.t);
   }
 
+  route: string | undefined;
+
+  onRoute(route: string | undefined): void {
+    if (route === undefined || route === this.route) return;
+    this.route = route;
+    this.timeline.setRoute(route);
+    this.timeline.event(
+      route === ''
+        ? 'the router has no route to the VIP'
+        : `the router sends the VIP's traffic to ${nodeName(route, this.style)}`,
+    );
+  }
+
   onLease(lease: { holder: string; expired: boolean }): void {
     const before = this.lease;
     this.lease = lease;
@@ -88,6 +101,11 @@ export async function runScenario(cluster: DemoCluster, io: ScenarioIo): Promise
   const poll = (async () => {
     while (polling) {
       story.onLease(await cluster.lease().catch(() => story.lease));
+      try {
+        story.onRoute(cluster.routedTo());
+      } catch {
+        // torn down meanwhile
+      }
       await sleep(100);
     }
   })();

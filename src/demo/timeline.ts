@@ -8,6 +8,7 @@ const CLEAR_LINE = '\r\x1b[2K';
 export class Timeline {
   private readonly rows = new Map<number, Slot[]>();
   private lease: Row['lease'] = { holder: '', expired: false };
+  private route: string | undefined;
   private next = 0; // the first row not written yet
   private answered = false;
   private readonly slotsPerRow: number;
@@ -54,6 +55,11 @@ export class Timeline {
     this.lease = lease;
   }
 
+  /** BGP: where the router sends the VIP's traffic ('' nowhere); rows show it from then on. */
+  setRoute(node: string): void {
+    this.route = node;
+  }
+
   event(text: string, t = Date.now()): void {
     this.redraw(() => this.o.out(`${renderEvent(this.since(t), text, this.o.style)}\n`));
   }
@@ -69,7 +75,8 @@ export class Timeline {
     const slots = this.rows.get(second) ?? [];
     // Slots the probe reported nothing for (its reports are whole slots, in order) count as "none yet".
     const filled = Array.from({ length: slots.length }, (_v, i) => slots[i] ?? null);
-    return { second, lease: this.lease, slots: filled, slotMs: this.o.slotMs };
+    const route = this.route === undefined ? {} : { route: this.route };
+    return { second, lease: this.lease, ...route, slots: filled, slotMs: this.o.slotMs };
   }
 
   private writeRow(second: number): void {

@@ -1,7 +1,10 @@
 // `kvip demo` refusing to run: one line on stderr naming what is wrong, exit 2, nothing made. The built
 // binary, so that root, PATH and the mode are checked as a user meets them; none of these cases gets as far
 // as creating a namespace.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
@@ -56,6 +59,23 @@ describe('kvip demo: refusals', () => {
     expect(r.err).toBe('kvip demo: the demo needs `ip` (iproute2): apt-get install iproute2\n');
     expect(r.code).toBe(2);
     expect(r.out).toBe('');
+  });
+
+  it('--mode bgp without BIRD on the PATH: exit 2, names bird2', () => {
+    if (process.getuid?.() !== 0) return; // the root check comes first
+    // A PATH with `ip` on it and no `bird`.
+    const bin = mkdtempSync(join(tmpdir(), 'kvip-demo-path-'));
+    try {
+      symlinkSync(execFileSync('sh', ['-c', 'command -v ip'], { encoding: 'utf8' }).trim(), join(bin, 'ip'));
+      const r = demo(['--mode', 'bgp'], { env: { PATH: bin } });
+      expect(r.err).toBe(
+        'kvip demo: --mode bgp needs BIRD 2 as the router (`bird` on the PATH): apt-get install bird2\n',
+      );
+      expect(r.code).toBe(2);
+      expect(r.out).toBe('');
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
   });
 
   it('lists demo in the help with its options', () => {

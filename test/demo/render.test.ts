@@ -53,6 +53,15 @@ describe('renderRow', () => {
     );
   });
 
+  it('BGP: shows where the router sends the VIP, or that it has no route', () => {
+    expect(renderRow({ ...row(Array(SLOTS).fill('n2')), route: 'n2' }, plain, SLOTS)).toBe(
+      '   7s  lease n1         route n2   |2222222222| n2',
+    );
+    expect(renderRow({ ...row(Array(SLOTS).fill('')), route: '' }, plain, SLOTS)).toBe(
+      '   7s  lease n1         route none |..........| no answer 1000 ms',
+    );
+  });
+
   it('in color: blocks colored per node and red for no answer, the same text once the colors are taken out', () => {
     const slots: Slot[] = ['n1', '', 'n3'];
     const line = renderRow(row(slots), color, 3);

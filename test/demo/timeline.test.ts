@@ -35,6 +35,13 @@ describe('Timeline', () => {
     expect(text()).toBe('   0s  lease nobody     |11        | n1\n');
   });
 
+  it('labels rows with the route once there is one to show (BGP)', () => {
+    const { t, text } = timeline();
+    t.setRoute('n3');
+    t.addSlots(first(0), Array(11).fill('n3'));
+    expect(text()).toBe('   0s  lease nobody     route n3   |3333333333| n3\n');
+  });
+
   it('puts events between rows, stamped with their time', () => {
     const { t, text } = timeline();
     t.event('SIGTERM to n1', T0 + 1500);

@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { lineMatching, stdoutLines } from '../../src/demo/children.js';
 import { addBridge, addNamespace, ip, plugIntoBridge } from '../../src/demo/netns.js';
+import { addRouteToClient, buildRouterLinks, routeVia } from '../../src/demo/router.js';
 import {
   controlSocket,
   forwarderArgs,
@@ -158,32 +159,17 @@ export class Rig {
 
   /** rt: eth0 on the bridge (198.51.100.1), eth1 to the client (203.0.113.1/28); forwarding, no rp_filter. */
   private buildRouter(): void {
-    const rt = this.ns('rt');
-    const cl = this.ns('cl');
-    ip(['link', 'add', `${this.tag}rc`, 'type', 'veth', 'peer', 'name', `${this.tag}cr`]);
-    ip(['link', 'set', `${this.tag}rc`, 'netns', rt]);
-    ip(['link', 'set', `${this.tag}cr`, 'netns', cl]);
-    ip(['-n', rt, 'link', 'set', `${this.tag}rc`, 'name', 'eth1']);
-    ip(['-n', cl, 'link', 'set', `${this.tag}cr`, 'name', 'eth0']);
-    ip(['-n', rt, 'addr', 'add', '203.0.113.1/28', 'dev', 'eth1']);
-    ip(['-n', cl, 'addr', 'add', '203.0.113.3/28', 'dev', 'eth0']);
-    ip(['-n', rt, 'link', 'set', 'eth1', 'up']);
-    ip(['-n', cl, 'link', 'set', 'eth0', 'up']);
-    // The client reaches the VIP, and only the VIP, through the router; the nodes answer it the same way.
-    ip(['-n', cl, 'route', 'add', `${this.vip}/32`, 'via', '203.0.113.1']);
-    for (const n of this.nodes)
-      ip(['-n', this.ns(n), 'route', 'add', '203.0.113.0/28', 'via', '198.51.100.1']);
-    for (const h of [rt, ...this.nodes.map((n) => this.ns(n))])
-      for (const key of ['net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0'])
-        execFileSync('ip', ['netns', 'exec', h, 'sysctl', '-qw', key], { stdio: 'ignore' });
-    execFileSync('ip', ['netns', 'exec', rt, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'], { stdio: 'ignore' });
+    buildRouterLinks(
+      this.ns('rt'),
+      this.ns('cl'),
+      this.nodes.map((n) => this.ns(n)),
+      this.vip,
+    );
   }
 
   /** The router's next hop for the VIP ('' when it has no route: nobody gets the traffic). */
   routeVia(): string {
-    const out = ip(['-n', this.ns('rt'), '-j', 'route', 'show', `${this.vip}/32`]);
-    const [r] = JSON.parse(out || '[]') as { gateway?: string }[];
-    return r?.gateway ?? '';
+    return routeVia(this.ns('rt'), this.vip);
   }
 
   /** Point the router's route for the VIP at `gateway`, or remove it (''). */
@@ -488,7 +474,7 @@ export class Rig {
   linkUp(node: string): void {
     ip(['-n', this.ns(node), 'link', 'set', 'eth0', 'up']);
     // A link that went down took its routes with it: the way back to the client, in the router rig.
-    if (this.router) ip(['-n', this.ns(node), 'route', 'replace', '203.0.113.0/28', 'via', '198.51.100.1']);
+    if (this.router) addRouteToClient(this.ns(node));
   }
 
   deleteVip(node: string): void {

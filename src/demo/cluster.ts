@@ -3,8 +3,9 @@
 // 198.51.100.0/24, with no route anywhere else. Every node has its "own API server" on 127.0.0.1:6443 (a
 // forwarder to the Lease API), a kubeadm-like admin.conf naming the VIP, and a UDP responder; kvip runs on
 // each as the built CLI. BGP mode puts a router (rt, running BIRD) between the client and the nodes
-// (router.ts): the client's packets to the VIP follow the route the leader announces. destroy() is synchronous and idempotent, so signal and exit handlers can call it,
-// and it removes every namespace with the tag, also those a crash left half made.
+// (router.ts): the client's packets to the VIP follow the route the leader announces. destroy() is
+// synchronous and idempotent, so signal and exit handlers can call it, and it removes every namespace with
+// the tag, also those a crash left half made.
 import { closeSync, openSync, rmSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -62,7 +63,7 @@ export class DemoCluster {
     this.vip = mode === 'bgp' ? ROUTED_VIP : ARP_VIP;
   }
 
-  /** The other namespaces besides the nodes', by the name after the tag. */
+  /** Every namespace of the cluster, by its name after the tag. */
   get hosts(): string[] {
     return ['br', 'api', this.mode === 'bgp' ? 'rt' : '', 'cl', ...this.nodes].filter(Boolean);
   }
@@ -107,29 +108,30 @@ export class DemoCluster {
       await startBird(this.children, this.ns('rt'), this.dir, peers);
     }
     const api = { host: API_ADDRESS, sans: [this.vip], clients: this.nodes, dir: this.dir };
-    await this.ready('api', leaseApiArgs(api));
-    for (const n of this.nodes) {
-      writeAdminConf(this.dir, n, this.vip);
-      await this.ready(n, forwarderArgs(API_ADDRESS));
-      await this.ready(n, responderArgs(n));
-    }
+    // All at once: each is a node process whose start-up is most of the build's time.
+    await Promise.all([
+      this.ready('api', 'the Lease API', leaseApiArgs(api)),
+      ...this.nodes.flatMap((n) => [
+        this.ready(n, 'the API server forwarder', forwarderArgs(API_ADDRESS)),
+        this.ready(n, 'the probe responder', responderArgs(n)),
+      ]),
+    ]);
+    // The Lease API has written each node's credentials by the time it listens.
+    for (const n of this.nodes) writeAdminConf(this.dir, n, this.vip);
   }
 
-  private async ready(host: string, args: string[], marker = READY): Promise<ChildProcess> {
+  /** Runs node with `args` in `host` until it says it is ready. */
+  private async ready(host: string, what: string, args: string[], marker = READY): Promise<ChildProcess> {
     this.check();
-    const child = await this.children.spawnReady(
-      this.ns(host),
-      [process.execPath, ...args],
-      marker,
-      `${args.find((a) => /(main|forwarder|responder|probe)\.[jt]s$/.test(a)) ?? args[0]} in ${host}`,
-    );
+    const argv = [process.execPath, ...args];
+    const child = await this.children.spawnReady(this.ns(host), argv, marker, `${what} in ${host}`);
     this.check();
     return child;
   }
 
   /** The client's probe of the VIP: every line it prints, parsed, goes to `onEvent`. */
   async startProbe(intervalMs: number, slotMs: number, onEvent: (e: ProbeEvent) => void): Promise<void> {
-    const child = await this.ready('cl', probeArgs(this.vip, intervalMs, slotMs), PROBE_READY);
+    const child = await this.ready('cl', 'the probe', probeArgs(this.vip, intervalMs, slotMs), PROBE_READY);
     stdoutLines(child).on('line', (line) => {
       try {
         onEvent(JSON.parse(line) as ProbeEvent);
@@ -139,7 +141,7 @@ export class DemoCluster {
     });
   }
 
-  /** `kvip start` on `node` in ARP mode, its log (JSON lines on stderr) into kvipLogFile(node). */
+  /** `kvip start` on `node` in the cluster's mode, its log (JSON lines on stderr) into kvipLogFile(node). */
   startKvip(node: string, lease: LeaseTimes): ChildProcess {
     this.check();
     const routed = this.mode === 'bgp';
@@ -195,7 +197,7 @@ export class DemoCluster {
     this.children.release();
   }
 
-  /** Kills what it started, deletes every namespace with its tag and (unless kept) its directory. */
+  /** Kills what it started, deletes every namespace with its tag and its directory. */
   destroy(): void {
     this.closed = true;
     this.children.killAll();

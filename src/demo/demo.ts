@@ -21,7 +21,7 @@ export interface DemoOptions {
 export interface DemoIo {
   out: (text: string) => void;
   err: (text: string) => void;
-  /** stdout is a terminal: colors and a live row. */
+  /** stdout is a terminal: colors, and a live row if it is wide enough. */
   tty: boolean;
   env: NodeJS.ProcessEnv;
 }
@@ -42,6 +42,8 @@ export function demoRefusal(o: DemoOptions): string | undefined {
 }
 
 const EXIT_BY_SIGNAL: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+/** The widest row (BGP, a switch and a silence) fits: a narrower terminal wraps it, and erase-line would not. */
+const LIVE_COLUMNS = 120;
 
 export async function runDemo(o: DemoOptions, io: DemoIo): Promise<number> {
   const style: Style = { color: io.tty && io.env.NO_COLOR === undefined };
@@ -80,7 +82,8 @@ export async function runDemo(o: DemoOptions, io: DemoIo): Promise<number> {
       `  cluster built in ${((Date.now() - started) / 1000).toFixed(1)} s\n` +
         `  ${renderLegend(cluster.nodes, SLOT_MS, style)}\n`,
     );
-    const summary = await runScenario(cluster, { out: io.out, style, live: io.tty, signal: abort.signal });
+    const live = io.tty && (process.stdout.columns ?? 0) >= LIVE_COLUMNS;
+    const summary = await runScenario(cluster, { out: io.out, style, live, signal: abort.signal });
     io.out(`${renderSummary(summary, style).join('\n')}\n`);
     if (o.keep) {
       keep = true;

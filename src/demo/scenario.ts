@@ -30,8 +30,11 @@ export interface ScenarioIo {
 
 class Story {
   readonly switches: Array<{ t: number; from: string; to: string; ms: number }> = [];
+  /** Who answered the client last. */
   answering = '';
   lease = { holder: '', expired: false };
+  /** BGP: where the router sends the VIP's traffic. */
+  route: string | undefined;
 
   constructor(
     readonly timeline: Timeline,
@@ -55,8 +58,6 @@ class Story {
     } else if (e.type === 'gap' && e.before === e.after && e.ms !== undefined && e.ms >= GAP_EVENT_MS)
       this.timeline.event(`${Math.round(e.ms)} ms without an answer (then ${n(e.after ?? '')} again)`, e.t);
   }
-
-  route: string | undefined;
 
   onRoute(route: string | undefined): void {
     if (route === undefined || route === this.route) return;

@@ -64,11 +64,10 @@ export class Timeline {
     this.redraw(() => this.o.out(`${renderEvent(this.since(t), text, this.o.style)}\n`));
   }
 
-  /** Writes the row being filled as it is. */
+  /** Writes the row being filled as it is; nothing is redrawn after it. */
   finish(): void {
-    this.redraw(() => {
-      if (this.rows.has(this.next)) this.writeRow(this.next++);
-    });
+    if (this.o.live) this.o.out(CLEAR_LINE);
+    if (this.rows.has(this.next)) this.writeRow(this.next++);
   }
 
   private row(second: number): Row {

@@ -57,4 +57,13 @@ describe('Timeline', () => {
         '\r\x1b[2K   +0.2s  hello\n   0s  lease nobody     |11        | n1',
     );
   });
+
+  it('live: finish() leaves the last row written once, with nothing drawn below it', () => {
+    const { t, text } = timeline(true);
+    t.addSlots(first(0), ['n1']);
+    t.finish();
+    expect(text()).toBe(
+      '\r\x1b[2K   0s  lease nobody     |1         | n1\r\x1b[2K   0s  lease nobody     |1         | n1\n',
+    );
+  });
 });

@@ -3,12 +3,15 @@
 // rig, for keepalived from Debian (VRRPv2 advert_int 1, VRRPv3 advert_int 0.1). Also: time two nodes hold
 // the VIP at once, acquire -> first GARP, and kvip's idle RSS and CPU.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Rig, type ProbeEvent } from '../test/e2e/rig.js';
 import { fmt, round, summary, table } from './stats.js';
 import { packetMain } from './failover-packet.js';
 import { bgpMain } from './failover-bgp.js';
+import { renderBarChart } from './svg-chart.js';
 
 interface Lease {
   ld: number;
@@ -142,6 +145,8 @@ export async function main(argv: string[]): Promise<void> {
       trials: { type: 'string', default: '20' },
       lease: { type: 'string', default: '5/3/1' },
       'no-keepalived': { type: 'boolean', default: false },
+      // Default: bench/results/failover-arp-<lease>.svg, committed with the README's table.
+      svg: { type: 'string' },
     },
   });
   if (values.mode !== 'arp') throw new Error(`--mode ${values.mode}: arp, packet or bgp`);
@@ -192,6 +197,22 @@ export async function main(argv: string[]): Promise<void> {
   console.log(
     table(['system', 'event', 'n', 'outage p50 ms', 'p95 ms', 'max ms', 'dual-holder max ms'], rows),
   );
+
+  const svgPath =
+    values.svg ??
+    fileURLToPath(new URL(`results/failover-arp-${values.lease.replace(/\//g, '-')}.svg`, import.meta.url));
+  const events = { crash: 'crash (SIGKILL + link cut)', graceful: 'graceful (SIGTERM)' };
+  const svg = renderBarChart({
+    title: `ARP failover: outage per trial, ${trials} trials each (lease ${values.lease} s for kvip)`,
+    unit: 'ms',
+    panels: (['crash', 'graceful'] as const).map((kind) => ({
+      title: events[kind],
+      series: results.map((r) => ({ label: r.system.label, values: r[kind].map((t) => t.outageMs) })),
+    })),
+  });
+  mkdirSync(dirname(svgPath), { recursive: true });
+  writeFileSync(svgPath, svg);
+  console.log(`\nchart: ${relative(process.cwd(), svgPath)}`);
 
   const p95 = (i: number, kind: 'crash' | 'graceful') =>
     summary(results[i]![kind].map((t) => t.outageMs)).p95;

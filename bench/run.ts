@@ -4,6 +4,7 @@ const benches: Record<string, () => Promise<{ main: (argv: string[]) => Promise<
   failover: () => import('./failover.js'),
   soak: () => import('./soak.js'),
   latency: () => import('./latency.js'),
+  'health-gate': () => import('./health-gate.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -5,3 +5,5 @@ export const EXIT_FAILED = 1;
 /** Bad input: one line on stderr, nothing on stdout, nothing changed. */
 export const EXIT_USAGE = 2;
 export const EXIT_NOT_IMPLEMENTED = 3;
+/** `kvip status`: there is no such Lease. */
+export const EXIT_NOT_FOUND = 4;

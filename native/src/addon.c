@@ -1,8 +1,8 @@
 /*
  * kvip_native: module init. The functions live one file per concern (packet.c: raw Ethernet frames; rtnl.c,
  * rtnl_dump.c, rtnl_route.c: addresses, links and routes; tcp_connect.c: the TCP connection of a BGP
- * session); this file only registers them. Context-aware (NAPI_MODULE_INIT), no global JS state, so it loads
- * in worker threads too.
+ * session; caps.c: file capabilities made effective); this file only registers them. Context-aware
+ * (NAPI_MODULE_INIT), no global JS state, so it loads in worker threads too.
  */
 #include "addon.h"
 
@@ -13,6 +13,7 @@ NAPI_MODULE_INIT() {
   if (kvip_rtnl_dump_init(env, exports) != napi_ok) return NULL;
   if (kvip_rtnl_route_init(env, exports) != napi_ok) return NULL;
   if (kvip_tcp_connect_init(env, exports) != napi_ok) return NULL;
+  if (kvip_caps_init(env, exports) != napi_ok) return NULL;
 #endif
   return exports;
 }

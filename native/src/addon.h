@@ -19,4 +19,7 @@ napi_status kvip_rtnl_route_init(napi_env env, napi_value exports);
 /* tcp_connect.c: tcpConnect (BGP's TCP connection: TCP_MD5SIG, TTL, source address; waited for off the loop). */
 napi_status kvip_tcp_connect_init(napi_env env, napi_value exports);
 
+/* caps.c: raiseCapabilities (permitted -> effective, for a non-root kvip with file capabilities on node). */
+napi_status kvip_caps_init(napi_env env, napi_value exports);
+
 #endif

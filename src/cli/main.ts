@@ -18,6 +18,7 @@ import { checkPacket, formatCheck } from '../packet/check.js';
 import { createLogger } from '../log.js';
 import { VipAddressError } from '../vip/address.js';
 import { demoRefusal, runDemo, type DemoOptions } from '../demo/demo.js';
+import { runStatus, type StatusFormat } from '../status/read.js';
 
 import { EXIT_FAILED, EXIT_NOT_IMPLEMENTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 
@@ -55,6 +56,20 @@ class ExitRequest extends Error {
 
 const RUNTIME_KEYS = OPTION_KEYS.filter((k) => !spec(k).manifestOnly);
 const RBAC_KEYS: OptionKey[] = ['namespace', 'leaseName'];
+// What reaching the Lease takes: the same flags and env as `kvip start`.
+const STATUS_KEYS: OptionKey[] = [
+  'k8sConfigPath',
+  'inCluster',
+  'apiServer',
+  'port',
+  'namespace',
+  'leaseName',
+];
+
+function statusFormat(value: unknown): StatusFormat {
+  if (value === 'table' || value === 'json') return value;
+  throw new ConfigError(`--output ${String(value)}: table or json`);
+}
 
 function buildProgram(io: Io): Command {
   const program = new Command('kvip')
@@ -120,6 +135,18 @@ function buildProgram(io: Io): Command {
     });
     if (code !== EXIT_OK) throw new ExitRequest(code);
   });
+  addSchemaOptions(
+    program
+      .command('status')
+      .description('who leads: the Lease holder, since when, and whether it is still valid'),
+    STATUS_KEYS,
+  )
+    .option('-o, --output <format>', 'table or json', 'table')
+    .action(async function (this: Command) {
+      const format = statusFormat(this.opts<{ output: unknown }>().output);
+      const code = await runStatus(loadConfig(rawInput(this, STATUS_KEYS, io.env), 'status'), format, io);
+      if (code !== EXIT_OK) throw new ExitRequest(code);
+    });
   withOptions(
     program.command('check').description('tell what is wrong before anything is changed'),
     RUNTIME_KEYS,

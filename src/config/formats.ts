@@ -73,6 +73,15 @@ export function parseCommunity(text: string): number {
   return ((hi << 16) | lo) >>> 0;
 }
 
+/** The value as a URL, or undefined when it is not one. */
+function urlOf(v: unknown): URL | undefined {
+  try {
+    return new URL(String(v));
+  } catch {
+    return undefined;
+  }
+}
+
 export function registerFormats(): void {
   convict.addFormats({
     bool: {
@@ -194,24 +203,28 @@ export function registerFormats(): void {
     },
     'http-url': {
       validate: (v: unknown) => {
-        let url: URL | undefined;
-        try {
-          url = new URL(String(v));
-        } catch {
-          url = undefined;
-        }
+        const url = urlOf(v);
         if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) fail('must be an http(s) URL');
+      },
+    },
+    'health-check': {
+      validate: (v: unknown) => {
+        if (v === 'local' || v === 'off') return;
+        const url = urlOf(v);
+        const ok =
+          url !== undefined &&
+          !url.username &&
+          !url.password &&
+          (url.protocol === 'http:' ||
+            url.protocol === 'https:' ||
+            (url.protocol === 'tcp:' && url.hostname !== '' && url.port !== '' && url.pathname === ''));
+        if (!ok) fail('must be "local", "off", an http(s):// URL or tcp://host:port');
       },
     },
     'api-server': {
       validate: (v: unknown) => {
         if (v === 'local' || v === 'kubeconfig') return;
-        let url: URL | undefined;
-        try {
-          url = new URL(String(v));
-        } catch {
-          url = undefined;
-        }
+        const url = urlOf(v);
         if (!url || url.protocol !== 'https:' || url.pathname !== '/' || url.search || url.username)
           fail('must be "local", "kubeconfig" or an https://host:port URL');
       },
@@ -224,11 +237,7 @@ export function registerFormats(): void {
     'listen-address': {
       validate: (v: unknown) => {
         if (typeof v !== 'string') fail('must be [host]:port or empty');
-        if (v === '') return;
-        const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:]*)):(\d+)$/.exec(v);
-        const port = m ? Number(m[3]) : 0;
-        const host = m ? (m[1] ?? m[2] ?? '') : '';
-        if (!m || port < 1 || port > 65535 || (m[1] !== undefined && isIP(host) !== 6))
+        if (v !== '' && !splitListenAddress(v))
           fail('must be [host]:port (e.g. ":2112"), or empty to turn the metrics server off');
       },
     },
@@ -258,4 +267,17 @@ export function registerFormats(): void {
       },
     },
   });
+}
+
+/**
+ * '[v6]:port', 'host:port' or ':port' (host undefined: every address); undefined when it is none of them or
+ * the port is out of range.
+ */
+export function splitListenAddress(v: string): { host: string | undefined; port: number } | undefined {
+  const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:]*)):(\d+)$/.exec(v);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  const host = m[1] ?? m[2] ?? '';
+  if (port < 1 || port > 65535 || (m[1] !== undefined && isIP(host) !== 6)) return undefined;
+  return { host: host === '' ? undefined : host, port };
 }

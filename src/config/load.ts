@@ -18,6 +18,11 @@ export interface Settings {
   leaseDuration: number;
   renewDeadline: number;
   retryPeriod: number;
+  healthCheck: string;
+  healthCheckPeriod: number;
+  healthCheckTimeout: number;
+  healthCheckFailures: number;
+  healthCheckSuccesses: number;
   vip: string;
   cidr: number | null;
   port: number;
@@ -71,7 +76,7 @@ export interface Config extends Settings {
   sources: Record<OptionKey, Source>;
 }
 
-export type Purpose = 'start' | 'check' | 'manifest-pod' | 'manifest-daemonset' | 'manifest-rbac';
+export type Purpose = 'start' | 'check' | 'status' | 'manifest-pod' | 'manifest-daemonset' | 'manifest-rbac';
 
 export interface RawInput {
   /** Values from the command line keyed by option, with the flag name the user typed. */
@@ -146,7 +151,7 @@ function resolve(s: Settings, sources: Record<OptionKey, Source>, purpose: Purpo
   const fail = (message: string): never => {
     throw new ConfigError(message);
   };
-  const needsVip = purpose !== 'manifest-rbac';
+  const needsVip = purpose !== 'manifest-rbac' && purpose !== 'status';
 
   const { leaseDuration: ld, renewDeadline: rd, retryPeriod: rp } = s;
   const values = { leaseDuration: ld, renewDeadline: rd, retryPeriod: rp };
@@ -155,6 +160,10 @@ function resolve(s: Settings, sources: Record<OptionKey, Source>, purpose: Purpo
     (key) => `${label(key)} ${values[key]}`,
   );
   if (timing) fail(timing);
+  if (isSet('healthCheck') && s.healthCheck !== 'off' && !s.leaderElection)
+    fail(
+      `${label('healthCheck')} gates leadership and needs ${label('leaderElection')}: add it, or drop the health check option`,
+    );
 
   // A DaemonSet, and so any in-cluster kvip, runs on every control-plane node: without an election all hold the VIP.
   const everyNode = 'each node would add the VIP at once';

@@ -2,6 +2,7 @@
 // doc. The CLI, the loader, the manifests and docs/config.md are all generated from this table, so an
 // option is added here and nowhere else. Order matters: it is the order of env entries in a manifest.
 import { VERSION } from '../version.js';
+import { HEALTH_OPTIONS } from './schema-health.js';
 
 export type Group = 'vip' | 'election' | 'packet' | 'bgp' | 'runtime' | 'manifest';
 
@@ -78,6 +79,7 @@ export const OPTIONS = {
     group: 'election',
     placeholder: 'seconds',
   },
+  ...HEALTH_OPTIONS,
   vip: {
     flags: ['--vip', '--address'],
     env: ['vip_address', 'address'],
@@ -327,7 +329,7 @@ export const OPTIONS = {
     env: ['prometheus_server'],
     format: 'listen-address',
     default: ':2112',
-    doc: 'Address of the /metrics endpoint, empty to turn it off',
+    doc: 'Address of the metrics and health server (/metrics, /healthz, /readyz): ":2112" listens on every address, "127.0.0.1:2112" on one, empty turns it off',
     group: 'runtime',
     placeholder: 'host:port',
   },

@@ -21,7 +21,7 @@ export function kvipLogLines<Fields extends object>(texts: string[]): KvipLogLin
 
 /** The messages that tell a failover's story: leadership, the VIP, the lease, shutting down. */
 const STORY =
-  /^(successfully acquired lease|stopped leading|released the lease|this node is leader|shutting down|(added|removed) (the|a stale) virtual IP|Broadcasting (gratuitous ARP|unsolicited neighbour)|the virtual IP was missing|giving up the lease|fatal error|BGP session with .* (established|down)|announced the virtual IP over BGP|BGP withdraw written)/;
+  /^(successfully acquired lease|stopped leading|released the lease|this node is leader|shutting down|(added|removed) (the|a stale) virtual IP|Broadcasting (gratuitous ARP|unsolicited neighbour)|the virtual IP was missing|giving up the lease|fatal error|BGP session with .* (established|down)|announced the virtual IP over BGP|BGP withdraw written|the health check (passes|failed|does not pass))/;
 
 /** Whether a log line of kvip belongs in the demo's account of what each node did. */
 export function isStoryLine(msg: string): boolean {

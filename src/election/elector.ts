@@ -27,12 +27,24 @@
 // - Resigning: the caller may give the lease up (e.g. the VIP cannot be added here); the elector then sits
 //   out for a LeaseDuration so another node takes over.
 //
+// A leadership gate, when given, is the caller's "may I lead at all" (a health check): while it is closed no
+// attempt is made, a leader whose gate closes resigns at once (release, no sit-out: the closed gate keeps it
+// out), and a lease acquired while the gate closed is released before anyone is told of it.
+//
 // The elector knows nothing of VIPs: it reports started leading, stopped leading and new leader.
 import { LeaseConflictError, LeaseForbiddenError } from './errors.js';
 import { sleep } from './clock.js';
 import { JITTER_FACTOR, leaseTimingProblem } from './timing.js';
 import { KeptWatch } from './lease-watch.js';
-import type { Clock, LeaseRecord, LeaseStore, StoredLease, TimerHandle, WatchEvent } from './types.js';
+import type {
+  Clock,
+  LeadershipGate,
+  LeaseRecord,
+  LeaseStore,
+  StoredLease,
+  TimerHandle,
+  WatchEvent,
+} from './types.js';
 import type { Logger } from '../log.js';
 
 export interface ElectorConfig {
@@ -45,7 +57,12 @@ export interface ElectorConfig {
 }
 
 export interface ElectorCallbacks {
-  onStartedLeading(): void | Promise<void>;
+  /**
+   * `previousRecordAgeMs`: how long ago (local monotonic time) the record this node replaced was last seen to
+   * change, i.e. the previous holder's last renewal or its release as observed here; undefined when there was
+   * no record (the lease was created). What a failover took, as this node saw it, starts there.
+   */
+  onStartedLeading(previousRecordAgeMs?: number): void | Promise<void>;
   /**
    * Awaited on stop() before the lease is released, so whatever the leader held is let go first. `reason`
    * is one line: "shutdown", the resignation's reason, or why leadership was lost.
@@ -64,6 +81,8 @@ export interface ElectorDeps {
   callbacks: ElectorCallbacks;
   random?: () => number;
   log?: Logger;
+  /** No attempt to lead while it is closed (see LeadershipGate). */
+  gate?: LeadershipGate;
 }
 
 export class ElectionConfigError extends Error {
@@ -121,11 +140,17 @@ export class Elector {
   private readonly callbacks: ElectorCallbacks;
   private readonly random: () => number;
   private readonly log: Logger;
+  private readonly gate: LeadershipGate | undefined;
+  private unsubscribeGate: (() => void) | null = null;
+  /** Wakes a candidate waiting for the gate to open (set only while it waits). */
+  private wakeGate: (() => void) | null = null;
 
   private observed: LeaseRecord | null = null;
   private observedVersion: string | null = null;
   /** Local monotonic time at which `observed` last changed. */
   private observedTime = 0;
+  /** observedTime of the record before `observed` (null: there was none): for onStartedLeading. */
+  private previousObservedTime: number | null = null;
   private reportedLeader = '';
   private leading = false;
   /** Monotonic time the last successful acquire/renew request was sent: the leader's own deadline anchor. */
@@ -163,6 +188,7 @@ export class Elector {
     this.callbacks = deps.callbacks;
     this.random = deps.random ?? Math.random;
     this.log = deps.log ?? NO_LOG;
+    this.gate = deps.gate;
   }
 
   isLeader(): boolean {
@@ -185,6 +211,7 @@ export class Elector {
       { lease: this.store.description, identity: this.cfg.identity },
       'attempting to acquire leader lease',
     );
+    this.unsubscribeGate = this.gate?.subscribe((open) => this.onGate(open)) ?? null;
     this.loop = this.run().catch((err: unknown) => {
       this.log.error({ err: String(err) }, 'leader election loop failed');
       this.leading = false;
@@ -208,7 +235,9 @@ export class Elector {
   private async shutdown(): Promise<void> {
     this.stopController.abort(new Error('the elector is stopping'));
     this.stopWatch();
+    this.unsubscribeGate?.();
     this.wakeFollower?.(false);
+    this.wakeGate?.();
     await this.loop;
     if (!this.leading) return;
     this.leading = false;
@@ -252,6 +281,12 @@ export class Elector {
     while (!this.stopped) {
       this.ensureWatch();
       if (!(await this.acquire())) return;
+      if (this.gateClosed()) {
+        // The gate closed while the winning request was in flight: nobody was told, nothing was taken.
+        this.log.info({ lease: this.store.description }, 'the leadership gate closed: releasing the lease');
+        await this.release();
+        continue;
+      }
       // A leader learns what it needs from its own renewals (as in client-go); watching its own writes
       // would only cost a parsed event per renewal. The watch comes back when leadership ends.
       this.stopWatch();
@@ -268,6 +303,10 @@ export class Elector {
       const sitOut = this.sitOutUntil - this.clock.now();
       if (sitOut > 0) {
         await sleep(this.clock, sitOut, this.stopController.signal);
+        continue;
+      }
+      if (this.gateClosed()) {
+        await this.gateOpened();
         continue;
       }
       const sentAt = this.clock.now();
@@ -342,6 +381,35 @@ export class Elector {
     return this.sentStamps.includes(record.renewTime.getTime());
   }
 
+  // ---- the leadership gate ------------------------------------------------------------------------
+
+  private gateClosed(): boolean {
+    return this.gate !== undefined && !this.gate.isOpen();
+  }
+
+  /** Resolves when the gate opens or the elector stops; says once why it does not try meanwhile. */
+  private async gateOpened(): Promise<void> {
+    this.log.warn(
+      { lease: this.store.description, reason: this.gate?.closedReason() ?? '' },
+      'not trying to acquire the lease: the leadership gate is closed',
+    );
+    await new Promise<void>((resolve) => {
+      this.wakeGate = resolve;
+      if (!this.gateClosed() || this.stopped) resolve();
+    });
+    this.wakeGate = null;
+    if (!this.stopped) this.log.info({ lease: this.store.description }, 'the leadership gate opened');
+  }
+
+  private onGate(open: boolean): void {
+    if (open) {
+      this.wakeGate?.();
+      return;
+    }
+    // No sit-out: the closed gate is what keeps this candidate from trying again.
+    if (this.leading) void this.resign(`the leadership gate closed: ${this.gate?.closedReason() ?? ''}`, 0);
+  }
+
   // ---- renew --------------------------------------------------------------------------------------
 
   private becomeLeader(): void {
@@ -353,7 +421,10 @@ export class Elector {
       { lease: this.store.description, identity: this.cfg.identity },
       'successfully acquired lease',
     );
-    this.invoke('onStartedLeading', () => this.callbacks.onStartedLeading());
+    // The last record observed is the one this node just wrote; the one before is what it took over.
+    const previous = this.previousObservedTime;
+    const age = previous === null ? undefined : this.clock.now() - previous;
+    this.invoke('onStartedLeading', () => this.callbacks.onStartedLeading(age));
   }
 
   private loseLeadership(reason: string, standDown = false): void {
@@ -536,6 +607,7 @@ export class Elector {
   private observe(stored: StoredLease): void {
     this.observedVersion = stored.version;
     if (this.observed && sameRecord(this.observed, stored.record)) return;
+    this.previousObservedTime = this.observed ? this.observedTime : null;
     this.observed = stored.record;
     this.observedTime = this.clock.now();
     const r = stored.record;

@@ -47,3 +47,17 @@ function withServer(conn: KubeConnection, server: URL, servername: string | unde
     invalidate: () => conn.invalidate(),
   };
 }
+
+/**
+ * Where kvip (start and status) sends its Lease requests: in a pod with a ServiceAccount, with `--apiServer
+ * local`, the kubernetes Service the pod was given (it reaches the API servers without the VIP); otherwise
+ * chooseEndpoint's choice.
+ */
+export function leaseEndpoint(
+  conn: KubeConnection,
+  opts: { inCluster: boolean; apiServer: string; port: number },
+): Endpoint {
+  if (opts.inCluster && opts.apiServer === 'local')
+    return { connection: conn, description: `${conn.server.origin} (the in-cluster service)` };
+  return chooseEndpoint(conn, opts.apiServer, opts.port);
+}

@@ -1,7 +1,7 @@
-// JSON over HTTP(S) to the API server, for the four calls kvip makes (get, create, update and watch one
-// Lease). Written by hand on node:https because client-node's generated API costs about 75 MB of RSS and
-// builds a new TLS connection per request; here one keep-alive agent carries every request, and each request
-// is bounded by the caller's AbortSignal (client-node has no default timeout).
+// JSON over HTTP(S) to the API server, for the calls kvip makes (get, create, update and watch one Lease;
+// create and patch Events). Written by hand on node:https because client-node's generated API costs about
+// 75 MB of RSS and builds a new TLS connection per request; here one keep-alive agent carries every request,
+// and each request is bounded by the caller's AbortSignal (client-node has no default timeout).
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
@@ -54,14 +54,29 @@ export class KubeHttp {
     });
   }
 
-  /** One request; resolves with any HTTP status, rejects on network errors and abort. */
-  async request(method: string, path: string, body: unknown, signal: AbortSignal): Promise<KubeResponse> {
+  /**
+   * One request; resolves with any HTTP status, rejects on network errors and abort. `contentType` is the body's
+   * (a PATCH names its patch type).
+   */
+  async request(
+    method: string,
+    path: string,
+    body: unknown,
+    signal: AbortSignal,
+    contentType = 'application/json',
+  ): Promise<KubeResponse> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    return readResponse(await this.open(method, path, signal, payload));
+    return readResponse(await this.open(method, path, signal, payload, contentType));
   }
 
   /** Sends a request and resolves once the response headers are in (the body is the caller's to read). */
-  async open(method: string, path: string, signal: AbortSignal, payload?: string): Promise<IncomingMessage> {
+  async open(
+    method: string,
+    path: string,
+    signal: AbortSignal,
+    payload?: string,
+    contentType = 'application/json',
+  ): Promise<IncomingMessage> {
     signal.throwIfAborted();
     const opts = await this.conn.requestOptions(signal);
     const headers: Record<string, string | number> = {
@@ -70,7 +85,7 @@ export class KubeHttp {
       'User-Agent': this.userAgent,
     };
     if (payload !== undefined) {
-      headers['Content-Type'] = 'application/json';
+      headers['Content-Type'] = contentType;
       headers['Content-Length'] = Buffer.byteLength(payload);
     }
     const send = (retry: boolean) =>

@@ -78,7 +78,7 @@ export function leaseToStored(lease: LeaseObject): StoredLease {
  * The `message` of a Kubernetes Status object (kind Status, or a string message with a numeric code), or
  * the reason of a Status without one; undefined for anything else.
  */
-function statusText(v: unknown): string | undefined {
+export function statusText(v: unknown): string | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const s = v as { kind?: unknown; message?: unknown; code?: unknown; reason?: unknown };
   if (typeof s.message === 'string' && s.message && (s.kind === 'Status' || typeof s.code === 'number'))
@@ -91,7 +91,7 @@ function statusText(v: unknown): string | undefined {
  * What a body was, never what it said: a non-Status answer may be a proxy's page carrying anything, secrets
  * included, and has no place in a log.
  */
-function describeBody(contentType: string, bytes: number): string {
+export function describeBody(contentType: string, bytes: number): string {
   if (bytes === 0) return 'an empty body';
   const type = contentType.split(';')[0]!.trim().toLowerCase();
   const named = /^[a-z0-9.+-]+\/[a-z0-9.+-]+$/.test(type) ? `${type} ` : '';
@@ -140,6 +140,12 @@ export class KubeLeaseStore implements LeaseStore {
     this.description = `${namespace}/${name}`;
     this.collection = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
     this.path = `${this.collection}/${encodeURIComponent(name)}`;
+  }
+
+  /** The Lease's uid as last seen (what an Event about the Lease names it by); undefined before any answer. */
+  get uid(): string | undefined {
+    const uid = this.last?.metadata?.uid;
+    return typeof uid === 'string' && uid !== '' ? uid : undefined;
   }
 
   async get(signal: AbortSignal): Promise<StoredLease | null> {

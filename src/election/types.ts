@@ -58,3 +58,16 @@ export interface Clock {
   date(): Date;
   setTimer(ms: number, fn: () => void): TimerHandle;
 }
+
+/**
+ * Whether this candidate may lead now, as the caller judges it (for kvip: the local API server's health
+ * check). The elector does not know what is checked: it does not try to acquire while the gate is closed, and
+ * a leader whose gate closes gives the lease up.
+ */
+export interface LeadershipGate {
+  isOpen(): boolean;
+  /** One line: why the gate is closed (for the log and the stopped-leading reason). */
+  closedReason(): string;
+  /** Called on every change; returns the unsubscribe. */
+  subscribe(listener: (open: boolean) => void): () => void;
+}

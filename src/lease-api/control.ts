@@ -2,17 +2,18 @@
 // (main.ts): set and clear faults, shape and feed watch streams, read, write and delete Leases out of band,
 // compact the watch history, read the request log. No auth, no faults, not logged in `requests`.
 //
-//   POST   /_fake/faults              {client, fault: Fault | null, verbs?, count?}
+//   POST   /_fake/faults              {client, fault: Fault | null, verbs?, resources?, count?}
 //   DELETE /_fake/faults              clear every fault
 //   POST   /_fake/watch-chunking      {client, chunking: WatchChunking | null, count?}  (see watch.ts)
 //   POST   /_fake/watch-events        {client, event: WatchInjection}  -> {watches: how many it reached}
 //   GET    /_fake/leases/{ns}/{name}  the stored Lease or 404
 //   PUT    /_fake/leases              a Lease: out-of-band upsert (bumps resourceVersion, emits a watch event)
 //   DELETE /_fake/leases/{ns}/{name}
+//   GET    /_fake/events?namespace=NS the stored Events (all namespaces without it)
 //   POST   /_fake/compact
 //   GET    /_fake/requests?since=N    request log entries from index N on
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { checkFault, type Fault } from './faults.js';
+import { checkFault, type Fault, type FaultOptions } from './faults.js';
 import type { FakeApiServer } from './server.js';
 import type { LeaseInput } from './types.js';
 import { checkChunking, checkInjection, type WatchChunking, type WatchInjection } from './watch.js';
@@ -60,14 +61,14 @@ export async function handleControl(
         if (!b) return;
         const problem = b.fault === null ? null : checkFault(b.fault);
         if (problem) return reply(res, 400, { error: problem });
-        if (
-          b.verbs !== undefined &&
-          !(Array.isArray(b.verbs) && b.verbs.every((v) => typeof v === 'string'))
-        ) {
-          return reply(res, 400, { error: 'verbs must be an array of strings' });
+        for (const list of ['verbs', 'resources'] as const) {
+          const v = b[list];
+          if (v !== undefined && !(Array.isArray(v) && v.every((x) => typeof x === 'string')))
+            return reply(res, 400, { error: `${list} must be an array of strings` });
         }
-        const opts: { verbs?: string[]; count?: number } = {};
+        const opts: FaultOptions = {};
         if (b.verbs !== undefined) opts.verbs = b.verbs as string[];
+        if (b.resources !== undefined) opts.resources = b.resources as string[];
         if (b.count !== undefined) opts.count = b.count as number;
         fake.setFault(b.client, (b.fault ?? null) as Fault | null, opts);
         return reply(res, 204);
@@ -104,6 +105,8 @@ export async function handleControl(
         }
       }
     }
+    if (parts[1] === 'events' && parts.length === 2 && method === 'GET')
+      return reply(res, 200, fake.events(url.searchParams.get('namespace') ?? undefined));
     if (parts[1] === 'compact' && parts.length === 2 && method === 'POST') {
       fake.compact();
       return reply(res, 204);

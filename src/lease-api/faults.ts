@@ -16,19 +16,25 @@ export interface FaultOptions {
   verbs?: string[];
   /** Only the next `count` matching requests; default every one until cleared. */
   count?: number;
+  /** Only requests for these resources ('leases', 'events'); default all. */
+  resources?: string[];
 }
 
 interface Rule<T> {
   client: string;
   value: T;
   verbs?: Set<string>;
+  resources?: Set<string>;
   remaining?: number;
 }
 
-const sameVerbs = (a: Set<string> | undefined, b: string[] | undefined): boolean =>
+const sameSet = (a: Set<string> | undefined, b: string[] | undefined): boolean =>
   a === undefined
     ? b === undefined
     : b !== undefined && a.size === new Set(b).size && b.every((v) => a.has(v));
+
+const sameScope = <T>(r: Rule<T>, opts: FaultOptions): boolean =>
+  sameSet(r.verbs, opts.verbs) && sameSet(r.resources, opts.resources);
 
 /** Checks a fault description that came from outside (the control endpoint); returns an error message or null. */
 export function checkFault(f: unknown): string | null {
@@ -64,8 +70,9 @@ export class RuleTable<T> {
   constructor(private readonly check: (value: unknown) => string | null) {}
 
   /**
-   * Adds (or replaces, for the same client and verbs) a rule; `value` null removes the client's rules (only the
-   * one with exactly `opts.verbs` when given). The caller handles side effects (a partition cuts watches).
+   * Adds (or replaces, for the same client, verbs and resources) a rule; `value` null removes the client's rules
+   * (only the one with exactly `opts.verbs` and `opts.resources` when either is given). The caller handles side
+   * effects (a partition cuts watches).
    */
   set(client: string, value: T | null, opts: FaultOptions = {}): void {
     const problem = value === null ? null : this.check(value);
@@ -75,12 +82,14 @@ export class RuleTable<T> {
     }
     this.rules = this.rules.filter((r) => {
       if (r.client !== client) return true;
-      if (value === null) return opts.verbs !== undefined && !sameVerbs(r.verbs, opts.verbs);
-      return !sameVerbs(r.verbs, opts.verbs);
+      if (value === null)
+        return (opts.verbs !== undefined || opts.resources !== undefined) && !sameScope(r, opts);
+      return !sameScope(r, opts);
     });
     if (value !== null) {
       const rule: Rule<T> = { client, value: structuredClone(value) };
       if (opts.verbs) rule.verbs = new Set(opts.verbs);
+      if (opts.resources) rule.resources = new Set(opts.resources);
       if (opts.count !== undefined) rule.remaining = opts.count;
       this.rules.push(rule);
     }
@@ -91,11 +100,12 @@ export class RuleTable<T> {
   }
 
   /** The value for this request (newest matching rule wins), consuming one use of a counted rule. */
-  take(client: string, verb: string): T | null {
+  take(client: string, verb: string, resource = 'leases'): T | null {
     for (let i = this.rules.length - 1; i >= 0; i--) {
       const r = this.rules[i]!;
       if (r.client !== '*' && r.client !== client) continue;
       if (r.verbs && !r.verbs.has(verb)) continue;
+      if (r.resources && !r.resources.has(resource)) continue;
       if (r.remaining !== undefined) {
         r.remaining -= 1;
         if (r.remaining <= 0) this.rules.splice(i, 1);

@@ -21,11 +21,12 @@ export interface Reply {
   body: unknown;
 }
 
-const fail = (s: KubeStatus): Reply => ({ code: s.code, body: s });
+export const fail = (s: KubeStatus): Reply => ({ code: s.code, body: s });
 
 const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
 
-function suffix(): string {
+/** The random suffix of a name made from generateName. */
+export function suffix(): string {
   return [...randomBytes(5)].map((b) => NAME_CHARS[b % NAME_CHARS.length]).join('');
 }
 
@@ -44,13 +45,14 @@ function rvInvalid(name: string, value: string): Reply {
   );
 }
 
-function namespaceMismatch(input: LeaseInput, ns: string): Reply | null {
-  if (input.metadata.namespace && input.metadata.namespace !== ns) {
+/** A 400 when the body names another namespace than the URL; else the body's namespace is set from the URL. */
+export function namespaceMismatch(metadata: { namespace: string }, ns: string): Reply | null {
+  if (metadata.namespace && metadata.namespace !== ns) {
     return fail(
       badRequest('the namespace of the provided object does not match the namespace sent on the request'),
     );
   }
-  input.metadata.namespace = ns;
+  metadata.namespace = ns;
   return null;
 }
 
@@ -83,7 +85,7 @@ export function createLease(store: LeaseStore, ns: string, raw: string): Reply {
   const d = decodeLease(raw);
   if (!d.ok) return fail(d.status);
   const input = d.lease;
-  const nsBad = namespaceMismatch(input, ns);
+  const nsBad = namespaceMismatch(input.metadata, ns);
   if (nsBad) return nsBad;
   if (!input.metadata.name && d.generateName) input.metadata.name = d.generateName + suffix();
   const causes = validateLease(input);
@@ -120,7 +122,7 @@ export function updateLease(store: LeaseStore, ns: string, name: string, raw: st
   const d = decodeLease(raw);
   if (!d.ok) return fail(d.status);
   const input = d.lease;
-  const nsBad = namespaceMismatch(input, ns);
+  const nsBad = namespaceMismatch(input.metadata, ns);
   if (nsBad) return nsBad;
   if (input.metadata.name !== name) {
     return fail(
@@ -135,7 +137,7 @@ export function updateLease(store: LeaseStore, ns: string, name: string, raw: st
 }
 
 /** RFC 7386 JSON merge patch. */
-function merge(target: unknown, patch: unknown): unknown {
+export function merge(target: unknown, patch: unknown): unknown {
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
   const out: Record<string, unknown> =
     typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...target } : {};
@@ -148,24 +150,38 @@ function merge(target: unknown, patch: unknown): unknown {
 
 const MERGE_TYPES = new Set(['application/merge-patch+json', 'application/strategic-merge-patch+json']);
 
-/** Merge and strategic-merge patches (identical for a Lease, which has no lists); unconditional unless the patch
- * carries a resourceVersion. JSON patch and server-side apply are not implemented (415). */
-export function patchLease(store: LeaseStore, ns: string, name: string, raw: string, type: string): Reply {
+/**
+ * The body of a merge or strategic-merge patch (identical for the objects the fake serves, which have no lists
+ * that merge by key); JSON patch and server-side apply are not implemented (415).
+ */
+export function decodePatch(
+  raw: string,
+  type: string,
+): { ok: true; patch: unknown } | { ok: false; reply: Reply } {
   if (!MERGE_TYPES.has(type)) {
-    return fail(
-      failure(
-        415,
-        'UnsupportedMediaType',
-        `the fake apiserver does not support patch type ${JSON.stringify(type)}; use application/merge-patch+json`,
+    return {
+      ok: false,
+      reply: fail(
+        failure(
+          415,
+          'UnsupportedMediaType',
+          `the fake apiserver does not support patch type ${JSON.stringify(type)}; use application/merge-patch+json`,
+        ),
       ),
-    );
+    };
   }
-  let patch: unknown;
   try {
-    patch = JSON.parse(raw);
+    return { ok: true, patch: JSON.parse(raw) };
   } catch (e) {
-    return fail(badRequest(`error decoding patch: ${(e as Error).message}`));
+    return { ok: false, reply: fail(badRequest(`error decoding patch: ${(e as Error).message}`)) };
   }
+}
+
+/** Merge and strategic-merge patches; unconditional unless the patch carries a resourceVersion. */
+export function patchLease(store: LeaseStore, ns: string, name: string, raw: string, type: string): Reply {
+  const decoded = decodePatch(raw, type);
+  if (!decoded.ok) return decoded.reply;
+  const { patch } = decoded;
   const existing = store.get(ns, name);
   if (!existing) return fail(notFound(name));
   const patched = merge(existing, patch) as { metadata?: { resourceVersion?: unknown } };

@@ -52,6 +52,26 @@ export function infoBody(path: string): unknown {
   return 'ok';
 }
 
+/**
+ * The namespace and name of a path's segments below its API prefix, `[namespaces/NS/]PLURAL[/NAME]`; null when
+ * they are not such a path (another resource, or a name without a namespace).
+ */
+export function resourcePath(
+  segments: string[],
+  plural: string,
+): { namespace: string | undefined; name: string | undefined } | null {
+  let rest = segments;
+  let namespace: string | undefined;
+  if (rest[0] === 'namespaces' && rest.length >= 3 && rest[1]) {
+    namespace = rest[1];
+    rest = rest.slice(2);
+  }
+  if (rest[0] !== plural || rest.length > 2) return null;
+  const name = rest[1] || undefined;
+  if (name !== undefined && namespace === undefined) return null;
+  return { namespace, name };
+}
+
 export function route(method: string, url: URL): Route {
   const path = url.pathname.replace(/\/+$/, '') || '/';
   if (INFO.has(path)) return method === 'GET' ? { kind: 'info', path } : { kind: 'methodNotAllowed' };
@@ -66,15 +86,9 @@ export function route(method: string, url: URL): Route {
     watch = true;
     rest = rest.slice(1);
   }
-  let namespace: string | undefined;
-  if (rest[0] === 'namespaces' && rest.length >= 3 && rest[1]) {
-    namespace = rest[1];
-    rest = rest.slice(2);
-  }
-  if (rest[0] !== 'leases' || rest.length > 2) return { kind: 'notFound' };
-  const name = rest[1] || undefined;
-  if (name !== undefined && namespace === undefined) return { kind: 'notFound' };
-  const target = { namespace, name };
+  const target = resourcePath(rest, 'leases');
+  if (!target) return { kind: 'notFound' };
+  const { namespace, name } = target;
   if (watch)
     return method === 'GET' ? { kind: 'lease', verb: 'watch', ...target } : { kind: 'methodNotAllowed' };
   const verbs: Record<string, Verb | undefined> = name

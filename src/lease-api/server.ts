@@ -1,5 +1,6 @@
 // A fake kube-apiserver for coordination.k8s.io/v1 Leases, over real HTTP(S): the API that `kvip demo` runs its
 // nodes against, and what the tests check kvip's elector and its Kubernetes adapter with, without a cluster.
+// It also takes the core/v1 Events kvip posts (events.ts), under the same auth, RBAC rules and faults.
 //
 // Hand-written because nothing off the shelf does this job: client-node has no fake server, envtest and kind need
 // real etcd/kube-apiserver binaries (not runnable here), and generic HTTP mocks know nothing of kube's Lease
@@ -22,6 +23,7 @@ import { readBody, resetSocket } from './http-util.js';
 import { handleControl } from './control.js';
 import { type Fault, type FaultOptions, FaultTable, RuleTable } from './faults.js';
 import * as h from './handlers.js';
+import { type CoreEvent, EVENTS, eventRoute, EventStore, serveEvent } from './events.js';
 import { infoBody, route, selector } from './routes.js';
 import * as st from './status.js';
 import { LeaseStore } from './store.js';
@@ -38,6 +40,7 @@ import {
 
 export type { Fault, FaultOptions } from './faults.js';
 export type { Lease, LeaseInput, LeaseSpec, WatchEvent } from './types.js';
+export type { CoreEvent, ObjectReference } from './events.js';
 export type { WatchChunking, WatchInjection } from './watch.js';
 export { microTime, parseMicroTime } from './validate.js';
 
@@ -45,6 +48,8 @@ export interface DenyRule {
   /** Client name; omitted = every client. */
   client?: string;
   verb: Verb;
+  /** Omitted = leases (the rules predate Events). */
+  resource?: 'leases' | 'events';
 }
 
 export interface FakeApiServerOptions {
@@ -96,6 +101,8 @@ export interface FakeApiServer {
   /** Puts `what` into the open watches of `client` ('*': every client); how many watches it reached. */
   injectWatch(client: string, what: WatchInjection): number;
   getLease(ns: string, name: string): Lease | undefined;
+  /** The Events stored (in `namespace`, or all), as a GET would return them. */
+  events(namespace?: string): CoreEvent[];
   /** Out-of-band upsert: no validation, always bumps resourceVersion and emits a watch event. */
   putLease(lease: LeaseInput): Lease;
   deleteLease(ns: string, name: string): void;
@@ -110,11 +117,19 @@ export interface FakeApiServer {
 
 const MAX_BODY = 3 * 1024 * 1024;
 
+/** An Events route when the path is under /api/v1, else the Lease routes'. */
+const routeOf = (method: string, url: URL) => eventRoute(method, url) ?? route(method, url);
+
+/** The request's media type, without parameters (JSON when absent). */
+const mediaType = (req: IncomingMessage): string =>
+  (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+
 export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promise<FakeApiServer> {
   const host = opts.host ?? '127.0.0.1';
   const tokens = opts.tokens;
   const bookmarkMs = opts.bookmarkIntervalMs ?? 1000;
   const store = new LeaseStore(opts.historyLimit ?? 1000);
+  const events = new EventStore();
   const faults = new FaultTable();
   const chunkings = new RuleTable<WatchChunking>(checkChunking);
   const sockets = new Set<Socket>();
@@ -174,15 +189,29 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     url: URL,
     body: Promise<string | null> = readBody(req, MAX_BODY),
   ): Promise<void> {
-    const r = route(req.method ?? 'GET', url);
+    const r = routeOf(req.method ?? 'GET', url);
     if (r.kind === 'info') return send(res, rec, 200, infoBody(r.path));
     if (r.kind === 'notFound') return send(res, rec, 404, st.pathNotFound());
     if (r.kind === 'methodNotAllowed') return send(res, rec, 405, st.methodNotAllowed());
     const client = clientOf(req);
     if (client === null) return send(res, rec, 401, st.unauthorized());
     const { verb, namespace: ns, name } = r;
-    if (denied.some((d) => d.verb === verb && (d.client === undefined || d.client === client))) {
-      return send(res, rec, 403, st.forbidden(userOf(client), verb, ns, name));
+    const resource = r.kind === 'events' ? 'events' : 'leases';
+    const deny = (d: DenyRule) =>
+      d.verb === verb && (d.client ?? client) === client && (d.resource ?? 'leases') === resource;
+    if (denied.some(deny)) {
+      const forbidden = st.forbidden(
+        userOf(client),
+        verb,
+        ns,
+        name,
+        r.kind === 'events' ? EVENTS : st.LEASES,
+      );
+      return send(res, rec, 403, forbidden);
+    }
+    if (r.kind === 'events') {
+      const reply = await serveEvent(events, r, url.searchParams, mediaType(req), body);
+      return send(res, rec, reply.code, reply.body);
     }
     if (verb === 'watch') return serveWatch(watchContext, req, res, rec, client, ns, name, url.searchParams);
     if (verb === 'list') {
@@ -196,22 +225,11 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
       return send(res, rec, reply.code, reply.body);
     }
     if (verb === 'deletecollection') return send(res, rec, 405, st.methodNotAllowed());
-    const type = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim().toLowerCase();
-    if (verb !== 'patch' && verb !== 'delete' && type !== 'application/json') {
-      return send(
-        res,
-        rec,
-        415,
-        st.failure(
-          415,
-          'UnsupportedMediaType',
-          `the body of the request was in an unknown format - accepted media types include: application/json`,
-        ),
-      );
-    }
+    const type = mediaType(req);
+    if (verb !== 'patch' && verb !== 'delete' && type !== 'application/json')
+      return send(res, rec, 415, st.unsupportedMediaType());
     const raw = await body;
-    if (raw === null)
-      return send(res, rec, 413, st.failure(413, 'RequestEntityTooLarge', 'request body too large'));
+    if (raw === null) return send(res, rec, 413, st.tooLarge());
     let reply: h.Reply;
     if (verb === 'create') reply = h.createLease(store, ns!, raw);
     else if (verb === 'update') reply = h.updateLease(store, ns!, name!, raw);
@@ -223,17 +241,22 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake.invalid');
     if (opts.control && url.pathname.startsWith('/_fake/')) return handleControl(api, req, res, url);
-    const r = route(req.method ?? 'GET', url);
+    const r = routeOf(req.method ?? 'GET', url);
     const client = clientOf(req) ?? '';
     const rec: RequestRecord = {
       client,
-      verb: r.kind === 'lease' ? r.verb : r.kind === 'info' ? 'get' : (req.method ?? '').toLowerCase(),
+      verb:
+        r.kind === 'lease' || r.kind === 'events'
+          ? r.verb
+          : r.kind === 'info'
+            ? 'get'
+            : (req.method ?? '').toLowerCase(),
       path: req.url ?? '/',
       status: 0,
       at: performance.now(),
     };
     requests.push(rec);
-    const fault = closing ? null : faults.take(client, rec.verb);
+    const fault = closing ? null : faults.take(client, rec.verb, r.kind === 'events' ? 'events' : 'leases');
     let body: Promise<string | null> | undefined;
     if (fault) {
       switch (fault.kind) {
@@ -342,6 +365,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
       return reached.length;
     },
     getLease: (ns, name) => store.get(ns, name),
+    events: (ns) => events.list(ns),
     putLease: (lease) => store.put(lease),
     deleteLease: (ns, name) => void store.delete(ns, name),
     compact: () => store.compact(),

@@ -26,7 +26,17 @@ export interface KubeStatus {
   code: number;
 }
 
-const RESOURCE = `leases.${GROUP}`;
+/** A resource kube-apiserver serves: its plural, kind and API group ('' for the core group). */
+export interface Resource {
+  plural: string;
+  kind: string;
+  group: string;
+}
+
+export const LEASES: Resource = { plural: 'leases', kind: 'Lease', group: GROUP };
+
+/** "leases.coordination.k8s.io", "events": how kube names a resource in a message. */
+const qualified = (r: Resource): string => (r.group ? `${r.plural}.${r.group}` : r.plural);
 
 export function failure(
   code: number,
@@ -47,38 +57,38 @@ export function failure(
   };
 }
 
-function leaseDetails(name: string | undefined): KubeStatus['details'] {
-  return name ? { name, group: GROUP, kind: 'leases' } : { group: GROUP, kind: 'leases' };
+/** Status details naming an object of `r` (the group left out for the core group, as kube does). */
+function details(name: string | undefined, r: Resource, kind = r.plural): KubeStatus['details'] {
+  return { ...(name ? { name } : {}), ...(r.group ? { group: r.group } : {}), kind };
 }
 
-export function notFound(name: string): KubeStatus {
-  return failure(404, 'NotFound', `${RESOURCE} "${name}" not found`, leaseDetails(name));
+export function notFound(name: string, r: Resource = LEASES): KubeStatus {
+  return failure(404, 'NotFound', `${qualified(r)} "${name}" not found`, details(name, r));
 }
 
-export function alreadyExists(name: string): KubeStatus {
-  return failure(409, 'AlreadyExists', `${RESOURCE} "${name}" already exists`, leaseDetails(name));
+export function alreadyExists(name: string, r: Resource = LEASES): KubeStatus {
+  return failure(409, 'AlreadyExists', `${qualified(r)} "${name}" already exists`, details(name, r));
 }
 
 /** 409 for a stale resourceVersion (or a failed delete precondition when `why` is given). */
-export function conflict(name: string, why?: string): KubeStatus {
+export function conflict(name: string, why?: string, r: Resource = LEASES): KubeStatus {
   const tail =
     why ?? 'the object has been modified; please apply your changes to the latest version and try again';
   return failure(
     409,
     'Conflict',
-    `Operation cannot be fulfilled on ${RESOURCE} "${name}": ${tail}`,
-    leaseDetails(name),
+    `Operation cannot be fulfilled on ${qualified(r)} "${name}": ${tail}`,
+    details(name, r),
   );
 }
 
 /** 422: `Lease.coordination.k8s.io "x" is invalid: field: Invalid value: v: detail` (kind, not resource, in details). */
-export function invalid(name: string, causes: StatusCause[]): KubeStatus {
+export function invalid(name: string, causes: StatusCause[], r: Resource = LEASES): KubeStatus {
   const parts = causes.map((c) => `${c.field}: ${c.message}`);
   const joined = parts.length === 1 ? parts[0] : `[${parts.join(', ')}]`;
-  return failure(422, 'Invalid', `Lease.${GROUP} "${name}" is invalid: ${joined}`, {
-    name,
-    group: GROUP,
-    kind: 'Lease',
+  const kind = r.group ? `${r.kind}.${r.group}` : r.kind;
+  return failure(422, 'Invalid', `${kind} "${name}" is invalid: ${joined}`, {
+    ...details(name, r, r.kind),
     causes,
   });
 }
@@ -87,9 +97,9 @@ export function badRequest(message: string): KubeStatus {
   return failure(400, 'BadRequest', message);
 }
 
-/** The body could not be decoded as a Lease (kube's decoder error, wrapped like kube-apiserver does). */
-export function cannotHandle(detail: string): KubeStatus {
-  return badRequest(`Lease in version "v1" cannot be handled as a Lease: ${detail}`);
+/** The body could not be decoded as a `kind` (kube's decoder error, wrapped like kube-apiserver does). */
+export function cannotHandle(detail: string, kind = 'Lease'): KubeStatus {
+  return badRequest(`${kind} in version "v1" cannot be handled as a ${kind}: ${detail}`);
 }
 
 export function unauthorized(): KubeStatus {
@@ -101,15 +111,29 @@ export function forbidden(
   verb: string,
   ns: string | undefined,
   name: string | undefined,
+  resource: Resource = LEASES,
 ): KubeStatus {
-  const what = name ? `${RESOURCE} "${name}"` : RESOURCE;
+  const what = name ? `${qualified(resource)} "${name}"` : qualified(resource);
   const where = ns ? ` in the namespace "${ns}"` : ' at the cluster scope';
   return failure(
     403,
     'Forbidden',
-    `${what} is forbidden: User "${user}" cannot ${verb} resource "leases" in API group "${GROUP}"${where}`,
-    leaseDetails(name),
+    `${what} is forbidden: User "${user}" cannot ${verb} resource "${resource.plural}" in API group "${resource.group}"${where}`,
+    details(name, resource),
   );
+}
+
+/** A body that is not JSON where kube-apiserver takes JSON only (kvip's fake: every write but patch, delete). */
+export function unsupportedMediaType(): KubeStatus {
+  return failure(
+    415,
+    'UnsupportedMediaType',
+    'the body of the request was in an unknown format - accepted media types include: application/json',
+  );
+}
+
+export function tooLarge(): KubeStatus {
+  return failure(413, 'RequestEntityTooLarge', 'request body too large');
 }
 
 export function pathNotFound(): KubeStatus {
@@ -148,7 +172,7 @@ export function deleted(name: string, uid: string | undefined): KubeStatus {
     apiVersion: 'v1',
     metadata: {},
     status: 'Success',
-    details: { name, group: GROUP, kind: 'leases', ...(uid ? { uid } : {}) },
+    details: { ...details(name, LEASES), ...(uid ? { uid } : {}) },
     code: 200,
   };
 }

@@ -6,7 +6,7 @@ import { API_VERSION, type LeaseInput, type LeaseMeta, type LeaseSpec } from './
 export type Decoded =
   { ok: true; lease: LeaseInput; generateName?: string } | { ok: false; status: KubeStatus };
 
-class DecodeError extends Error {}
+export class DecodeError extends Error {}
 
 const MICRO_LAYOUT = '2006-01-02T15:04:05.000000Z07:00';
 const MICRO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{6})(Z|[+-]\d{2}:\d{2})$/;
@@ -51,19 +51,19 @@ function typeName(v: unknown): string {
   return typeof v === 'object' ? 'object' : typeof v;
 }
 
-function wrongType(v: unknown, field: string, goType: string): DecodeError {
+export function wrongType(v: unknown, field: string, goType: string): DecodeError {
   return new DecodeError(
     `json: cannot unmarshal ${typeName(v)} into Go struct field ${field} of type ${goType}`,
   );
 }
 
-function str(v: unknown, field: string): string | undefined {
+export function str(v: unknown, field: string): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string') throw wrongType(v, field, 'string');
   return v;
 }
 
-function int32(v: unknown, field: string): number | undefined {
+export function int32(v: unknown, field: string): number | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) {
     throw wrongType(v, field, 'int32');
@@ -71,7 +71,7 @@ function int32(v: unknown, field: string): number | undefined {
   return v;
 }
 
-function strMap(v: unknown, field: string): Record<string, string> | undefined {
+export function strMap(v: unknown, field: string): Record<string, string> | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'object' || Array.isArray(v)) throw wrongType(v, field, 'map[string]string');
   const out: Record<string, string> = {};
@@ -82,7 +82,7 @@ function strMap(v: unknown, field: string): Record<string, string> | undefined {
   return out;
 }
 
-function micro(v: unknown, field: string): string | undefined {
+export function micro(v: unknown, field: string): string | undefined {
   const s = str(v, field);
   if (s === undefined) return undefined;
   const parsed = parseMicroTime(s);
@@ -90,14 +90,18 @@ function micro(v: unknown, field: string): string | undefined {
   return parsed;
 }
 
-function obj(v: unknown, field: string, goType: string): Record<string, unknown> {
+export function obj(v: unknown, field: string, goType: string): Record<string, unknown> {
   if (v === undefined || v === null) return {};
   if (typeof v !== 'object' || Array.isArray(v)) throw wrongType(v, field, goType);
   return v as Record<string, unknown>;
 }
 
-/** Decodes a request body into a Lease (400 on malformed JSON, wrong kind or wrongly typed fields). */
-export function decodeLease(raw: string): Decoded {
+/** A JSON body that is an object of `kind` in `apiVersion` (both may be left out), or the 400 kube answers. */
+export function parseBody(
+  raw: string,
+  kind: string,
+  apiVersion: string,
+): { ok: true; body: Record<string, unknown> } | { ok: false; status: KubeStatus } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -111,36 +115,49 @@ export function decodeLease(raw: string): Decoded {
     return { ok: false, status: badRequest(`couldn't get version/kind; json parse error: not an object`) };
   }
   const body = parsed as Record<string, unknown>;
-  if (body.kind !== undefined && body.kind !== 'Lease') {
+  if (body.kind !== undefined && body.kind !== kind) {
     return {
       ok: false,
-      status: cannotHandle(`the body's kind is ${JSON.stringify(body.kind)}, not "Lease"`),
+      status: cannotHandle(`the body's kind is ${JSON.stringify(body.kind)}, not "${kind}"`, kind),
     };
   }
-  if (body.apiVersion !== undefined && body.apiVersion !== API_VERSION) {
+  if (body.apiVersion !== undefined && body.apiVersion !== apiVersion) {
     return {
       ok: false,
       status: badRequest(
-        `the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${API_VERSION})`,
+        `the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${apiVersion})`,
       ),
     };
   }
-  try {
-    const m = obj(body.metadata, 'Lease.metadata', 'v1.ObjectMeta');
-    const metadata: LeaseMeta = {
-      name: str(m.name, 'ObjectMeta.metadata.name') ?? '',
-      namespace: str(m.namespace, 'ObjectMeta.metadata.namespace') ?? '',
-    };
-    const uid = str(m.uid, 'ObjectMeta.metadata.uid');
-    const rv = str(m.resourceVersion, 'ObjectMeta.metadata.resourceVersion');
-    const labels = strMap(m.labels, 'ObjectMeta.metadata.labels');
-    const annotations = strMap(m.annotations, 'ObjectMeta.metadata.annotations');
-    const generateName = str(m.generateName, 'ObjectMeta.metadata.generateName');
-    if (uid) metadata.uid = uid;
-    if (rv) metadata.resourceVersion = rv;
-    if (labels) metadata.labels = labels;
-    if (annotations) metadata.annotations = annotations;
+  return { ok: true, body };
+}
 
+/** The ObjectMeta fields the fake keeps, decoded from `v` (the body's metadata) of an object of `kind`. */
+export function decodeMeta(v: unknown, kind: string): { metadata: LeaseMeta; generateName?: string } {
+  const m = obj(v, `${kind}.metadata`, 'v1.ObjectMeta');
+  const metadata: LeaseMeta = {
+    name: str(m.name, 'ObjectMeta.metadata.name') ?? '',
+    namespace: str(m.namespace, 'ObjectMeta.metadata.namespace') ?? '',
+  };
+  const uid = str(m.uid, 'ObjectMeta.metadata.uid');
+  const rv = str(m.resourceVersion, 'ObjectMeta.metadata.resourceVersion');
+  const labels = strMap(m.labels, 'ObjectMeta.metadata.labels');
+  const annotations = strMap(m.annotations, 'ObjectMeta.metadata.annotations');
+  const generateName = str(m.generateName, 'ObjectMeta.metadata.generateName');
+  if (uid) metadata.uid = uid;
+  if (rv) metadata.resourceVersion = rv;
+  if (labels) metadata.labels = labels;
+  if (annotations) metadata.annotations = annotations;
+  return generateName ? { metadata, generateName } : { metadata };
+}
+
+/** Decodes a request body into a Lease (400 on malformed JSON, wrong kind or wrongly typed fields). */
+export function decodeLease(raw: string): Decoded {
+  const parsed = parseBody(raw, 'Lease', API_VERSION);
+  if (!parsed.ok) return parsed;
+  const { body } = parsed;
+  try {
+    const { metadata, generateName } = decodeMeta(body.metadata, 'Lease');
     const s = obj(body.spec, 'Lease.spec', 'v1.LeaseSpec');
     const spec: LeaseSpec = {};
     const fields: [keyof LeaseSpec, string | number | undefined][] = [
@@ -166,9 +183,12 @@ export function decodeLease(raw: string): Decoded {
   }
 }
 
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+export const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-function cause(field: string, value: string, detail: string): StatusCause {
+export const DNS1123_DETAIL =
+  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+
+export function cause(field: string, value: string, detail: string): StatusCause {
   return { reason: 'FieldValueInvalid', message: `Invalid value: ${value}: ${detail}`, field };
 }
 
@@ -183,13 +203,7 @@ export function validateLease(lease: LeaseInput): StatusCause[] {
       field: 'metadata.name',
     });
   } else if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
-    causes.push(
-      cause(
-        'metadata.name',
-        JSON.stringify(name),
-        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
-      ),
-    );
+    causes.push(cause('metadata.name', JSON.stringify(name), DNS1123_DETAIL));
   }
   const spec = lease.spec ?? {};
   if (spec.leaseDurationSeconds !== undefined && spec.leaseDurationSeconds <= 0) {

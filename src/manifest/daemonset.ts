@@ -2,7 +2,7 @@
 // auth through its ServiceAccount and the Metal token from a Secret. `--k3s` adds the RBAC in the same file.
 import type { V1DaemonSet } from '@kubernetes/client-node';
 import type { Config } from '../config/index.js';
-import { APP_LABELS, APP_NAME, kvipContainer, type ManifestResult } from './common.js';
+import { APP_LABELS, APP_NAME, kvipContainer, type ManifestResult, type YamlComment } from './common.js';
 import { rbacManifest, type RbacObject } from './rbac.js';
 import type { EnvVar } from './env.js';
 
@@ -23,7 +23,7 @@ export function daemonSetManifest(config: Config): ManifestResult<V1DaemonSet | 
   }
   // A DaemonSet takes its token from the Secret only; a literal would sit in the cluster for all to read.
   const forDaemonSet: Config = { ...config, packetKey: '', packetKeyFile: '', inCluster: true };
-  const { container, volumes } = kvipContainer(forDaemonSet, extraEnv, false);
+  const { container, volumes, comments } = kvipContainer(forDaemonSet, extraEnv, false);
   if (config.packet && config.packetKey !== '')
     warnings.push(
       `warning: the DaemonSet reads the Metal token from Secret ${config.namespace}/${config.packetSecret} (key "token"), ` +
@@ -60,7 +60,16 @@ export function daemonSetManifest(config: Config): ManifestResult<V1DaemonSet | 
       },
     },
   };
-  if (!config.k3s) return { objects: [daemonSet], warnings };
+  const inContainer = ['spec', 'template', 'spec', 'containers', 0];
+  const own: [V1DaemonSet, YamlComment[]] = [
+    daemonSet,
+    comments.map((c) => ({ ...c, path: [...inContainer, ...c.path] })),
+  ];
+  if (!config.k3s) return { objects: [daemonSet], warnings, comments: new Map([own]) };
   const rbac = rbacManifest(config);
-  return { objects: [...rbac.objects, daemonSet], warnings, comments: rbac.comments };
+  return {
+    objects: [...rbac.objects, daemonSet],
+    warnings,
+    comments: new Map<V1DaemonSet | RbacObject, YamlComment[]>([...(rbac.comments ?? []), own]),
+  };
 }

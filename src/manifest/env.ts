@@ -35,7 +35,9 @@ export function containerEnv(config: Config): { env: EnvVar[]; literalSecrets: s
     if (s.manifestOnly || s.env.length === 0) continue;
     if (!ALWAYS.has(key) && source.kind === 'default') continue;
     const value = config[key];
-    if (value === null || value === '') continue;
+    // An empty value is left out where it is the default anyway; where it is not (--prometheusHTTPServer ''
+    // turns the server off), it is written.
+    if (value === null || (value === '' && s.default === '')) continue;
     if (s.sensitive) {
       if (source.kind !== 'flag') continue;
       literalSecrets.push(source.name);

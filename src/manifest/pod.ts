@@ -4,7 +4,7 @@ import type { Config } from '../config/index.js';
 import { APP_NAME, kvipContainer, type ManifestResult } from './common.js';
 
 export function podManifest(config: Config): ManifestResult<V1Pod> {
-  const { container, volumes, warnings } = kvipContainer(config, [], !config.inCluster);
+  const { container, volumes, warnings, comments } = kvipContainer(config, [], !config.inCluster);
   const pod: V1Pod = {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -18,5 +18,10 @@ export function podManifest(config: Config): ManifestResult<V1Pod> {
       ...(volumes.length > 0 ? { volumes } : {}),
     },
   };
-  return { objects: [pod], warnings };
+  const inContainer = ['spec', 'containers', 0];
+  return {
+    objects: [pod],
+    warnings,
+    comments: new Map([[pod, comments.map((c) => ({ ...c, path: [...inContainer, ...c.path] }))]]),
+  };
 }

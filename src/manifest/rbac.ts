@@ -1,6 +1,6 @@
 // `kvip manifest rbac`: the ServiceAccount and a Role in the Lease's namespace with what the elector needs:
-// get, update and watch on the one Lease (list of that name too, which kvip itself does not use), and create.
-// kvip emits no Events, so it has no right on them.
+// get, update and watch on the one Lease, and create; and create and patch on Events, which kvip posts about
+// its Pod (patch counts a repeat of one it posted).
 import type { V1Role, V1RoleBinding, V1ServiceAccount } from '@kubernetes/client-node';
 import type { Config } from '../config/index.js';
 import { APP_LABELS, APP_NAME, type ManifestResult } from './common.js';
@@ -10,6 +10,10 @@ export type RbacObject = V1ServiceAccount | V1Role | V1RoleBinding;
 const CREATE_COMMENT =
   ' create cannot be limited by resourceNames: the API server authorizes it before it reads the name.\n' +
   ' It still only reaches Leases in this namespace.';
+
+const EVENTS_COMMENT =
+  " Kubernetes Events about kvip's Pod (StartedLeading, StoppedLeading, ...): create, and patch to count\n" +
+  ' repeats. Without them kvip works the same and logs one warning.';
 
 export function rbacManifest(config: Config): ManifestResult<RbacObject> {
   const metadata = () => ({ name: APP_NAME, namespace: config.namespace, labels: APP_LABELS });
@@ -28,6 +32,7 @@ export function rbacManifest(config: Config): ManifestResult<RbacObject> {
         verbs: ['get', 'update', 'watch'],
       },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
     ],
   };
   const binding: V1RoleBinding = {
@@ -40,6 +45,14 @@ export function rbacManifest(config: Config): ManifestResult<RbacObject> {
   return {
     objects: [serviceAccount, role, binding],
     warnings: [],
-    comments: new Map([[role, [{ path: ['rules', 1], text: CREATE_COMMENT }]]]),
+    comments: new Map([
+      [
+        role,
+        [
+          { path: ['rules', 1], text: CREATE_COMMENT },
+          { path: ['rules', 2], text: EVENTS_COMMENT },
+        ],
+      ],
+    ]),
   };
 }

@@ -98,6 +98,11 @@ export interface NativeAddon {
   routeDelete: RouteChange;
   /** The main table's routes of one family (a dump). */
   routes(family: 4 | 6): Route[];
+  /**
+   * Makes those of the capabilities (CAP_* numbers) that this thread has permitted also effective; returns
+   * the ones effective afterwards. For a non-root kvip whose node has them as file capabilities (+p).
+   */
+  raiseCapabilities(bits: number[]): number[];
 }
 
 /** An error thrown by the addon: `.code` is the errno name (EPERM, ENODEV, ...), `.syscall` the C call. */

@@ -17,7 +17,13 @@ import {
 import type { MetalClient } from './client.js';
 import { fetchMetadata } from './metadata.js';
 import { ensurePeerRoutes, privateIpv4, routedPeer, type PeerRoute, type RoutePort } from './peer-routes.js';
-import { explainMetalError, metalClient, readMetalToken, resolveProjectAndDevice } from './setup.js';
+import {
+  explainMetalError,
+  metalClient,
+  readMetalToken,
+  resolveProjectAndDevice,
+  type MetalResponseHook,
+} from './setup.js';
 import type { MetalMetadata, MetalMetadataAddress } from './types.js';
 
 export interface PacketBgpSetup {
@@ -36,6 +42,8 @@ export interface PacketBgpDeps {
   signal?: AbortSignal;
   /** How long to wait for Metal to fill in the neighbours after creating the session (tests shorten it). */
   wait?: Pick<ResolveNeighborsOptions, 'reads' | 'minDelayMs' | 'maxDelayMs'>;
+  /** Told of every Metal API attempt (metrics). */
+  onResponse?: MetalResponseHook;
 }
 
 /** The metadata document, fetched at most once; a failure is remembered as its message. */
@@ -80,7 +88,7 @@ export async function preparePacketBgp(
   try {
     let from: NeighborsFrom;
     if (source === 'api') {
-      client = metalClient(config, readMetalToken(config), log);
+      client = metalClient(config, readMetalToken(config), log, deps.onResponse);
       const { project, device } = await resolveProjectAndDevice(client, config, log);
       from = { source, client, deviceId: device.id, project };
     } else {

@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { ConfigError, type Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { FloatingIpConfigError } from '../vip/floating-ip.js';
-import { MetalClient } from './client.js';
+import { MetalClient, type MetalClientOptions } from './client.js';
 import { MetalApiError } from './errors.js';
 import { MetalFloatingIps, type MetalElasticIp } from './floating-ip.js';
 import {
@@ -66,8 +66,16 @@ export function explainMetalError(err: unknown): string | null {
   return null;
 }
 
-export function metalClient(config: Config, token: string, log: Logger): MetalClient {
-  return new MetalClient({ baseUrl: config.packetAPIURL, token, log, timeoutMs: 5000 });
+/** Told of every Metal API attempt (metrics). */
+export type MetalResponseHook = NonNullable<MetalClientOptions['onResponse']>;
+
+export function metalClient(
+  config: Config,
+  token: string,
+  log: Logger,
+  onResponse?: MetalResponseHook,
+): MetalClient {
+  return new MetalClient({ baseUrl: config.packetAPIURL, token, log, timeoutMs: 5000, onResponse });
 }
 
 /** The project, and this server in it, from the flags (EIP and BGP mode alike; only GETs). */
@@ -90,9 +98,13 @@ export async function resolveProjectAndDevice(
   return { project, device };
 }
 
-export async function preparePacket(config: Config, log: Logger): Promise<PacketSetup> {
+export async function preparePacket(
+  config: Config,
+  log: Logger,
+  onResponse?: MetalResponseHook,
+): Promise<PacketSetup> {
   const token = readMetalToken(config);
-  const client = metalClient(config, token, log);
+  const client = metalClient(config, token, log, onResponse);
   try {
     const { project, device } = await resolveProjectAndDevice(client, config, log);
     const cloud = new MetalFloatingIps(client, project.id);

@@ -8,11 +8,19 @@ import { speakerConfigFromFlags } from '../bgp/peers.js';
 import { describeSpeaker } from '../packet/bgp-source.js';
 import { preparePacketBgp } from '../packet/bgp-setup.js';
 import { kernelRoutes } from '../vip/routes.js';
+import type { MetalResponseHook } from '../packet/setup.js';
 import type { BgpSetup } from './providers.js';
 
-export async function prepareBgp(config: Config, log: Logger): Promise<BgpSetup> {
+export async function prepareBgp(
+  config: Config,
+  log: Logger,
+  onMetalResponse?: MetalResponseHook,
+): Promise<BgpSetup> {
   if (config.packet) {
-    const setup = await preparePacketBgp(config, log, { routes: kernelRoutes() });
+    const setup = await preparePacketBgp(config, log, {
+      routes: kernelRoutes(),
+      onResponse: onMetalResponse,
+    });
     return { speaker: setup.speaker, dial: nativeDialer };
   }
   const speaker = speakerConfigFromFlags(config);

@@ -11,20 +11,27 @@ import {
   loadKubeConfig,
   systemClock,
   validateElectorConfig,
+  type KubeConnection,
   type LeaseStore,
 } from '../election/index.js';
-import { chooseEndpoint } from '../election/endpoint.js';
+import { leaseEndpoint } from '../election/endpoint.js';
 import { FallbackLeaseStore } from '../election/fallback-store.js';
 import type { Logger } from '../log.js';
 import type { ServiceOptions } from './service.js';
 import { leaseIdentity } from './identity.js';
 import { VERSION } from '../version.js';
 import type { RunIo } from './run.js';
+import { HealthGate, healthProbeFor } from '../health/index.js';
+import type { KubeLink } from '../events/index.js';
 
 type ElectorFactory = NonNullable<ServiceOptions['elector']>;
 
 export interface PreparedElection {
   elector: ElectorFactory;
+  /** The local API server's health check, already running; absent with --healthCheck off. */
+  gate?: HealthGate;
+  /** The elector's connection as it is now (admin.conf or, while that is refused, super-admin.conf): Events. */
+  kube: KubeLink;
   close: () => void;
 }
 
@@ -43,14 +50,10 @@ export async function prepareElection(config: Config, io: RunIo, log: Logger): P
     watch: true,
   };
   validateElectorConfig(timing);
-  const https: KubeHttp[] = [];
-  const storeFor = (path: string): { store: KubeLeaseStore; where: string } => {
+  const conns = new Map<string, { http: KubeHttp; store: KubeLeaseStore }>();
+  const storeFor = (path: string): { store: KubeLeaseStore; where: string; conn: KubeConnection } => {
     const conn = loadKubeConfig({ inCluster: config.inCluster, path }, io.env);
-    // In a pod with a ServiceAccount the kubernetes Service reaches the API servers without the VIP.
-    const endpoint =
-      config.inCluster && config.apiServer === 'local'
-        ? { connection: conn, description: `${conn.server.origin} (the in-cluster service)` }
-        : chooseEndpoint(conn, config.apiServer, config.port);
+    const endpoint = leaseEndpoint(conn, config);
     // A dead API server must not cost a renew deadline: connect and TLS are bounded well below the retry
     // period, and a connection idle longer than a renewal interval is not reused. The first byte of an answer
     // is left to the round's deadline, so a slow but alive API server can still renew.
@@ -58,12 +61,12 @@ export async function prepareElection(config: Config, io: RunIo, log: Logger): P
       connectTimeoutMs: Math.max(100, timing.retryPeriodMs / 2),
       idleSocketMs: 1.5 * timing.retryPeriodMs,
     });
-    https.push(http);
     // A watch opened while the API server is unreachable is given up after a renew deadline and re-opened.
     const store = new KubeLeaseStore(http, config.namespace, config.leaseName, {
       watchOpenTimeoutMs: timing.renewDeadlineMs,
     });
-    return { store, where: endpoint.description };
+    conns.set(path, { http, store });
+    return { store, where: endpoint.description, conn };
   };
   const primary = storeFor(config.k8sConfigPath);
   const superAdmin = config.inCluster ? undefined : superAdminBeside(config.k8sConfigPath);
@@ -87,9 +90,28 @@ export async function prepareElection(config: Config, io: RunIo, log: Logger): P
       })
     : undefined;
   const store: LeaseStore = fallback ?? primary.store;
+  const probe = healthProbeFor(config.healthCheck, primary.conn, config.port);
+  const gate = probe
+    ? new HealthGate({
+        probe,
+        periodMs: config.healthCheckPeriod * 1000,
+        timeoutMs: config.healthCheckTimeout * 1000,
+        failureThreshold: config.healthCheckFailures,
+        successThreshold: config.healthCheckSuccesses,
+        log,
+      })
+    : undefined;
   const close = () => {
-    for (const h of https) h.close();
+    for (const c of conns.values()) c.http.close();
     fallback?.close();
+    gate?.close();
+  };
+  const active = () =>
+    conns.get(fallback?.active ?? config.k8sConfigPath) ?? conns.get(config.k8sConfigPath)!;
+  const kube: KubeLink = {
+    http: () => active().http,
+    // The same Lease through either kubeconfig: whichever has seen it.
+    leaseUid: () => [...conns.values()].map((c) => c.store.uid).find((uid) => uid !== undefined),
   };
   log.info({ apiServer: primary.where }, `talking to the API server at ${primary.where}`);
   let pre;
@@ -101,12 +123,18 @@ export async function prepareElection(config: Config, io: RunIo, log: Logger): P
   }
   if (!pre.ok)
     log.warn({ lease: store.description, err: pre.transient }, 'lease not reachable yet; will retry');
+  // The first verdict (within the check's timeout) is in before the elector first tries: a node whose API
+  // server is healthy leads at once, one whose API server is not says why.
+  await gate?.start();
   log.info(
     { namespace: config.namespace, lease: config.leaseName, identity },
     `Beginning cluster membership, namespace [${config.namespace}], lock name [${config.leaseName}], id [${identity}]`,
   );
   return {
-    elector: (callbacks) => new Elector(timing, { store, clock: systemClock, callbacks, log }),
+    elector: (callbacks) =>
+      new Elector(timing, { store, clock: systemClock, callbacks, log, ...(gate ? { gate } : {}) }),
+    ...(gate ? { gate } : {}),
+    kube,
     close,
   };
 }

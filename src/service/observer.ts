@@ -9,6 +9,11 @@ export type ProviderStep = 'acquire' | 'release' | 'reconcile';
 export interface ServiceObserver {
   /** The elector says this node leads; the VIP is about to be taken. */
   startedLeading?(): void;
+  /**
+   * Right after startedLeading, when the lease had a record before: it was last seen to change (its holder's
+   * last renewal, or its release) `previousRecordAgeMs` ago, as this node saw it. Not called for a new lease.
+   */
+  leaseTakenOver?(previousRecordAgeMs: number): void;
   /** This node no longer leads; `reason` is one line (the elector's, or "shutdown"). */
   stoppedLeading?(reason: string): void;
   /** The lease was seen held by `identity` (this node or another). */
@@ -42,6 +47,7 @@ export function fanOut(observers: ServiceObserver[], log: Logger): Calls {
     };
   return {
     startedLeading: call('startedLeading'),
+    leaseTakenOver: call('leaseTakenOver'),
     stoppedLeading: call('stoppedLeading'),
     newLeader: call('newLeader'),
     vipHeld: call('vipHeld'),

@@ -12,6 +12,7 @@ import type { Dialer } from '../bgp/dial.js';
 import { communitiesOf } from '../bgp/peers.js';
 import { BgpAnnouncer } from '../bgp/provider.js';
 import { BgpSpeaker } from '../bgp/speaker.js';
+import type { SessionState } from '../bgp/session.js';
 import type { AddressManager } from '../vip/address.js';
 import { ArpProvider } from '../vip/arp.js';
 import { LocalBinding } from '../vip/binding.js';
@@ -31,6 +32,19 @@ export interface ProviderDeps {
   identity: string;
   packet?: PacketSetup;
   bgp?: BgpSetup;
+  /** Told what the providers do, for metrics; optional. */
+  hooks?: ProviderHooks;
+}
+
+/** The BGP sessions as they are at this instant, one entry per peer. */
+export type SessionStates = () => Array<{ peer: string; state: SessionState }>;
+
+/** What metrics learn from the providers (src/metrics implements it); every call returns at once. */
+export interface ProviderHooks {
+  /** One gratuitous ARP (ipv4) or unsolicited NA (ipv6) frame was handed to the kernel. */
+  announced?(family: 'ipv4' | 'ipv6'): void;
+  /** BGP mode: how to read the speaker's sessions (at scrape time). */
+  bgpSessions?(read: SessionStates): void;
 }
 
 /** What BGP mode runs with: the speaker's configuration (from flags or the Metal API) and how it dials. */
@@ -81,6 +95,7 @@ export function buildProvider(config: Config, d: ProviderDeps, env: NodeJS.Proce
       mayAnnounce: d.leadingNow,
       communities: communitiesOf(config),
     });
+    d.hooks?.bgpSessions?.(() => speaker.states());
     const announcer = new BgpAnnouncer({
       speaker,
       prefix: `${config.vip}/${single}`,
@@ -106,6 +121,7 @@ export function buildProvider(config: Config, d: ProviderDeps, env: NodeJS.Proce
 }
 
 function arpProvider(config: Config, d: ProviderDeps, announce: boolean): ArpProvider {
+  const family = isIP(config.vip) === 6 ? 'ipv6' : 'ipv4';
   return new ArpProvider({
     ifname: config.interface,
     vip: config.vip,
@@ -114,8 +130,9 @@ function arpProvider(config: Config, d: ProviderDeps, announce: boolean): ArpPro
     arpRateMs: config.arpRate,
     addresses: d.addresses,
     packets: { open: openPacket, send: (fd, frame) => void sendPacket(fd, frame), close: closePacket },
-    frame: isIP(config.vip) === 6 ? unsolicitedNa : gratuitousArp,
+    frame: family === 'ipv6' ? unsolicitedNa : gratuitousArp,
     log: d.log,
     leadingNow: d.leadingNow,
+    ...(d.hooks?.announced ? { onAnnounced: () => d.hooks?.announced?.(family) } : {}),
   });
 }

@@ -1,8 +1,9 @@
 // `kvip start`: config -> preflight -> elector -> service -> provider, run until SIGTERM/SIGINT.
 // Everything that cannot fix itself (options, identity, kubeconfig, RBAC, interface, capabilities) is
-// checked before the first change to the host and reported as one line with exit 2. The one change made
-// before that: a VIP left on this node by an earlier run is removed first, so a node that then exits 2 or
-// waits for its API server never answers for the VIP.
+// checked before the first change to the host and reported as one line with exit 2; so is an address the
+// metrics server cannot listen on (it listens first). The one change made before that: a VIP left on this
+// node by an earlier run is removed first, so a node that then exits 2 or waits for its API server never
+// answers for the VIP.
 import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { ConfigError, type Config } from '../config/index.js';
@@ -11,14 +12,16 @@ import { removeStaleVip } from '../vip/stale.js';
 import { preparePacket, type PacketSetup } from '../packet/setup.js';
 import { buildProvider } from './providers.js';
 import { leaseIdentity } from './identity.js';
-import { CAP_NET_ADMIN, CAP_NET_RAW, missingCapabilities } from './capabilities.js';
+import { CAP_NET_ADMIN, CAP_NET_RAW, missingCapabilities, raiseCapabilities } from './capabilities.js';
 import { createLogger, type Logger } from '../log.js';
 import { VipService, withTimeout } from './service.js';
 import { prepareElection } from './election.js';
 import { EXIT_FAILED } from '../exit-codes.js';
 import { prepareBgp } from './bgp.js';
 import type { BgpSetup } from './providers.js';
-import type { ServiceObserver } from './observer.js';
+import { fanOut, type ServiceObserver } from './observer.js';
+import { openStatus } from '../metrics/index.js';
+import { createEventRecorder, EVENTS_FLUSH_MS } from '../events/index.js';
 
 export interface RunIo {
   err: (text: string) => void;
@@ -41,20 +44,28 @@ function ipv6Disabled(ifname: string): boolean {
 
 export async function runStart(config: Config, io: RunIo): Promise<number> {
   const log = io.log ?? createLogger(config.logLevel);
-  const missing = missingCapabilities([
+  const needed = [
     { name: 'NET_ADMIN', bit: CAP_NET_ADMIN },
     ...(config.arp ? [{ name: 'NET_RAW', bit: CAP_NET_RAW }] : []),
-  ]);
+  ];
+  raiseCapabilities(needed);
+  const missing = missingCapabilities(needed);
   if (missing.length > 0)
     throw new ConfigError(
-      `missing capabilit${missing.length > 1 ? 'ies' : 'y'} ${missing.join(', ')}: run as root or add them to the pod's securityContext`,
+      `missing capabilit${missing.length > 1 ? 'ies' : 'y'} ${missing.join(', ')}: run as root or add them to the pod's securityContext ` +
+        "(as non-root, kvip's image gives node file capabilities, which allowPrivilegeEscalation: false turns off)",
     );
 
-  const addresses = await AddressManager.open();
+  const status = await openStatus(config);
+  const addresses = await AddressManager.open().catch(async (err: unknown) => {
+    await status.close();
+    throw err;
+  });
   let election: Awaited<ReturnType<typeof prepareElection>> | undefined;
   let packet: PacketSetup | undefined;
   let bgp: BgpSetup | undefined;
   const closeAll = () => {
+    void status.close();
     addresses.close();
     election?.close();
     packet?.client.close();
@@ -64,7 +75,7 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
     // the node the network routes it to. Anywhere else it is stale.
     const onEveryNode = config.mode === 'packet-eip' || (config.mode === 'bgp' && config.interface === 'lo');
     await removeStaleVip(addresses, config.vip, log, onEveryNode ? config.interface : undefined);
-    if (config.mode === 'packet-eip') packet = await preparePacket(config, log);
+    if (config.mode === 'packet-eip') packet = await preparePacket(config, log, status.metrics.metalResponse);
     if (config.leaderElection) election = await prepareElection(config, io, log);
     await addresses.link(config.interface);
     if (isIP(config.vip) === 6 && ipv6Disabled(config.interface))
@@ -74,7 +85,7 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
       );
     // Last: with --packet this creates the device's BGP session and adds host routes to Metal's peers, so
     // every check that can refuse to start has passed by then.
-    if (config.mode === 'bgp') bgp = await prepareBgp(config, log);
+    if (config.mode === 'bgp') bgp = await prepareBgp(config, log, status.metrics.metalResponse);
   } catch (err) {
     closeAll();
     if (err instanceof VipAddressError) throw new ConfigError(err.message);
@@ -103,11 +114,15 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
       identity: leaseIdentity(config),
       ...(packet ? { packet } : {}),
       ...(bgp ? { bgp } : {}),
+      hooks: status.metrics,
     },
     io.env,
   );
   // Who is told what the service does (metrics, Kubernetes Events); none of them is on the VIP path.
-  const observers: ServiceObserver[] = [];
+  const observers: ServiceObserver[] = [status.metrics, status.health];
+  // Events go over the elector's connection: only with --leaderElection is there one.
+  const events = election && createEventRecorder(config, leaseIdentity(config), election.kube, io.env, log);
+  if (events) observers.push(events);
   const service = new VipService({
     provider,
     observers,
@@ -118,6 +133,10 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
     dropFailureLimitMs: config.leaseDuration * 1000,
     onFatal: (err) => onFatal(err),
   });
+  const gate = election?.gate;
+  const tellObservers = fanOut(observers, log);
+  gate?.subscribe((open) => tellObservers.gateChanged(open, open ? '' : gate.closedReason()));
+  if (gate) status.watchGate(gate);
   leading.now = service.leadingNow;
   leading.lease = service.leaseValid;
   const detach = () => {
@@ -129,6 +148,7 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
   } catch (err) {
     detach();
     await provider.close().catch(() => undefined);
+    await events?.close(0);
     closeAll();
     const e = err as Error & { code?: string };
     if (e.code === 'EPERM')
@@ -138,25 +158,33 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
     if (err instanceof VipAddressError) throw new ConfigError(err.message);
     throw err;
   }
+  status.health.serviceStarted();
   const outcome = await Promise.race([
     io.stopSignal.then((signal) => ({ signal })),
     fatal.then((err) => ({ err })),
   ]);
   if ('err' in outcome) {
     service.halt();
+    const message = outcome.err instanceof Error ? outcome.err.message : String(outcome.err);
+    status.health.failed(message);
     log.error(
-      { err: outcome.err instanceof Error ? outcome.err.message : String(outcome.err) },
+      { err: message },
       'fatal error: removing the virtual IP and exiting; the lease is left to expire',
     );
     await withTimeout(provider.release(), FATAL_DROP_MS, 'removing the virtual IP').catch((err: unknown) =>
       log.error({ err: String(err) }, 'removing the virtual IP failed'),
     );
     detach();
+    await status.close();
     return EXIT_FAILED;
   }
   log.info({ signal: outcome.signal }, 'shutting down: dropping the virtual IP, then releasing the lease');
+  status.health.stopping();
   const { vipDropped } = await service.stop();
+  // The lease is released by now: what is still queued (StoppedLeading) gets a bounded moment to be posted.
+  await events?.close(EVENTS_FLUSH_MS);
   detach();
   closeAll();
+  await status.close();
   return vipDropped ? 0 : EXIT_FAILED;
 }

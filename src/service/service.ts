@@ -15,7 +15,8 @@ import { NotLeadingError, VipLostError, type VipProvider } from '../vip/provider
 import { fanOut, type ServiceObserver } from './observer.js';
 
 export interface LeaderCallbacks {
-  onStartedLeading(): void | Promise<void>;
+  /** `previousRecordAgeMs`: see ElectorCallbacks (how long ago the record taken over last changed). */
+  onStartedLeading(previousRecordAgeMs?: number): void | Promise<void>;
   /** Rejects when the VIP could not be dropped: the elector must not release the lease then. */
   onStoppedLeading(reason: string): void | Promise<void>;
   onNewLeader(identity: string): void;
@@ -104,10 +105,11 @@ export class VipService {
     await provider.prepare();
     if (this.opts.elector) {
       this.elector = this.opts.elector({
-        onStartedLeading: () => {
+        onStartedLeading: (previousRecordAgeMs) => {
           log.info({ provider: provider.name }, 'this node is leader and is adopting the virtual IP');
           this.elected = true;
           this.observe.startedLeading();
+          if (previousRecordAgeMs !== undefined) this.observe.leaseTakenOver(previousRecordAgeMs);
           return this.converge();
         },
         onStoppedLeading: async (reason) => {

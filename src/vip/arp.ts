@@ -61,6 +61,8 @@ export interface ArpProviderOptions {
   leadingNow?: () => boolean;
   /** Extra announcements after the first, ms after acquiring. */
   burstMs?: number[];
+  /** Called after each frame the kernel took (a send that did not fail), for metrics; must return at once. */
+  onAnnounced?: () => void;
 }
 
 const DEFAULT_BURST_MS = [50, 250, 1000];
@@ -258,6 +260,7 @@ export class ArpProvider implements VipProvider {
     const kind = isIP(this.o.vip) === 6 ? 'unsolicited neighbour advertisement' : 'gratuitous ARP';
     try {
       this.o.packets.send(this.fd, this.frameBytes);
+      countAnnouncement(this.o.onAnnounced);
       const fields = {
         vip: this.o.vip,
         mac: this.mac,
@@ -290,6 +293,15 @@ export class ArpProvider implements VipProvider {
   private clearTimers(): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
+  }
+}
+
+/** A metrics hook that throws must not turn a sent frame into a failed one. */
+function countAnnouncement(hook: (() => void) | undefined): void {
+  try {
+    hook?.();
+  } catch {
+    // ignored: counting is not announcing
   }
 }
 

@@ -36,6 +36,36 @@ const CASES: Case[] = [
     /^kvip: --address must be/,
   ],
   ['missing vip', [...POD, '--interface', 'eth0'], {}, /--vip \(vip_address\) is required/],
+  [
+    'health check not a URL',
+    [...POD, ...OK, '--leaderElection', '--healthCheck', 'readyz'],
+    {},
+    /^kvip: --healthCheck must be "local", "off", an http\(s\):\/\/ URL or tcp:\/\/host:port/,
+  ],
+  [
+    'health check tcp without a port',
+    [...POD, ...OK, '--leaderElection'],
+    { vip_healthcheck: 'tcp://127.0.0.1' },
+    /^kvip: vip_healthcheck must be/,
+  ],
+  [
+    'health check without leader election',
+    [...POD, ...OK, '--healthCheck', 'tcp://127.0.0.1:6443'],
+    {},
+    /^kvip: --healthCheck gates leadership and needs --leaderElection/,
+  ],
+  [
+    'health check failures zero',
+    [...POD, ...OK, '--leaderElection', '--healthCheckFailures', '0'],
+    {},
+    /^kvip: --healthCheckFailures must be a whole number >= 1/,
+  ],
+  [
+    'health check period not a number',
+    [...POD, ...OK, '--leaderElection', '--healthCheckPeriod', 'soon'],
+    {},
+    /^kvip: --healthCheckPeriod must be a number of seconds > 0/,
+  ],
   ['missing interface', [...POD, '--vip', '198.51.100.10'], {}, /--interface \(vip_interface\) is required/],
   [
     'interface too long',

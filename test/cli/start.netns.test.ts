@@ -1,12 +1,13 @@
 // `kvip start` refusals that need a real interface: the built binary in a namespace of its own. Each case is
 // one line on stderr and exit 2, and the namespace's addresses are exactly what they were before.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
   createNamespace,
   deleteNamespacesWithPrefix,
   describeNetns,
   sh,
+  trySh,
   uniqueTag,
 } from '../helpers/netns.js';
 
@@ -75,6 +76,44 @@ describeNetns('kvip start refuses before changing anything (netns)', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^kvip: --k8sConfigPath \/nonexistent\/admin.conf: cannot read the kubeconfig/m);
     // afterEach: the addresses are what they were before the stale VIP was added.
+  });
+
+  it('the metrics port in use: exit 2 naming --prometheusHTTPServer, and even a stale VIP is left alone', async () => {
+    // Something else on :2112 in the namespace, as another exporter on the node would be.
+    const other = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        ns,
+        process.execPath,
+        '-e',
+        "require('net').createServer().listen(2112, () => console.log('up'))",
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the listener on 2112 did not start')), 10_000);
+        other.stdout.once('data', () => (clearTimeout(timer), resolve()));
+        other.once('exit', (code) => reject(new Error(`the listener on 2112 exited with ${code}`)));
+      });
+      sh(`ip -n ${ns} addr add 198.51.100.10/32 dev ${IF}`);
+      const withStale = addrs();
+      const r = start(
+        '198.51.100.10',
+        [],
+        ['--leaderElection', '--k8sConfigPath', '/nonexistent/admin.conf'],
+      );
+      expect(r.code).toBe(2);
+      expect(r.err).toBe(
+        "kvip: --prometheusHTTPServer (prometheus_server) :2112: port 2112 is already in use on this host (another kvip, or another program); choose another port, or '' to turn the metrics server off\n",
+      );
+      expect(addrs()).toBe(withStale); // refused before anything on the host was touched
+    } finally {
+      other.kill('SIGKILL');
+      trySh(`ip -n ${ns} addr del 198.51.100.10/32 dev ${IF}`);
+    }
   });
 
   it('a VIP that is not an address: names --vip', () => {

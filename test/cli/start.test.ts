@@ -1,5 +1,6 @@
 // `kvip start` preflight: what cannot fix itself is one line and exit 2; a down API server is not fatal.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeApiServer, type FakeApiServer } from '../../src/lease-api/server.js';
@@ -19,6 +20,16 @@ const ARGS = [
   '--apiServer',
   'kubeconfig',
 ];
+
+/** A TCP server listening on 127.0.0.1 (an ephemeral port unless given). */
+async function listening(port = 0): Promise<Server> {
+  const s = createServer();
+  await new Promise<void>((resolve, reject) => {
+    s.once('error', reject);
+    s.listen(port, '127.0.0.1', resolve);
+  });
+  return s;
+}
 
 describe('kvip start preflight', () => {
   let server: FakeApiServer;
@@ -89,5 +100,37 @@ describe('kvip start preflight', () => {
     expect(r.code).toBe(2);
     expect(r.out).toBe('');
     expect(r.err).toMatch(/^kvip: interface kvnope0 does not exist/m);
+  });
+
+  const startWithMetricsOn = (port: number) =>
+    runCli([...ARGS, '--k8sConfigPath', kubeconfig, '--prometheusHTTPServer', `127.0.0.1:${port}`]);
+
+  it('a metrics port already in use is exit 2 naming --prometheusHTTPServer, before anything else', async () => {
+    const blocker = await listening();
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const before = server.requests.length;
+      const r = await startWithMetricsOn(port);
+      expect(r.code).toBe(2);
+      expect(r.out).toBe('');
+      expect(r.err).toBe(
+        `kvip: --prometheusHTTPServer 127.0.0.1:${port}: port ${port} is already in use on this host (another kvip, or another program); choose another port, or '' to turn the metrics server off\n`,
+      );
+      // Refused before the lease preflight: the API server was never asked.
+      expect(server.requests.length).toBe(before);
+    } finally {
+      await new Promise((r) => blocker.close(r));
+    }
+  });
+
+  it('the metrics server is closed again when the preflight fails', async () => {
+    const free = await listening();
+    const port = (free.address() as AddressInfo).port;
+    await new Promise((r) => free.close(r));
+    const r = await startWithMetricsOn(port);
+    expect(r.err).toMatch(/^kvip: interface kvnope0 does not exist/m);
+    // Closed again: the port is free for the next run.
+    const again = await listening(port);
+    await new Promise((r) => again.close(r));
   });
 });

@@ -2,6 +2,7 @@
 // kube-apiserver; a client probes the VIP every 2 ms and `ip monitor` records every VIP add/delete.
 import { describeNetns } from '../helpers/netns.js';
 import { Rig, type ProbeEvent } from './rig.js';
+import { messages } from './modes.js';
 
 const FAST = { ld: 1, rd: 0.5, rp: 0.2 };
 const BOUND_MS = 10000; // functional deadline only; the failover benchmark measures the times
@@ -21,19 +22,7 @@ async function leaderOf(rig: Rig): Promise<string> {
   return rig.soleHolder() as string;
 }
 
-function lines(rig: Rig, node: string): string[] {
-  return rig
-    .kvipLog(node)
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => {
-      try {
-        return (JSON.parse(l) as { msg: string }).msg;
-      } catch {
-        return l;
-      }
-    });
-}
+const lines = messages;
 
 describeNetns('ARP mode, IPv4, three nodes', () => {
   let rig: Rig;

@@ -103,7 +103,11 @@ async function tour(r: DemoRun) {
   const log = out.slice(out.indexOf('What kvip logged'));
   const said = (node: string, msg: string) =>
     new RegExp(`^ {2}${node} +\\+[\\d.]+s {2}${msg}`, 'm').test(log);
-  for (const node of [first, second, third]) expect(said(node, 'successfully acquired lease')).toBe(true);
+  for (const node of [first, second, third]) {
+    // kvip's default health gate: GET https://127.0.0.1:6443/readyz, the node's own API server (the forwarder).
+    expect(said(node, 'the health check passes')).toBe(true);
+    expect(said(node, 'successfully acquired lease')).toBe(true);
+  }
   expect(said(first, 'released the lease')).toBe(true);
   expect(said(second, 'released the lease')).toBe(false); // killed: it never got to
   await expectNothingLeft(made);

@@ -6,6 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeNetns } from '../helpers/netns.js';
+import { parseExposition, sampleValue } from '../helpers/prom.js';
 import { MetalRig, type MetalRequest } from './metal-rig.js';
 
 const LEASE = { ld: 3, rd: 2, rp: 0.5 };
@@ -93,6 +94,13 @@ describeNetns('Packet EIP mode (netns, three nodes, Metal fake, router)', () => 
       BOUND_MS,
       `the client answered by ${leader}`,
     );
+    // Its metrics count the Metal API requests it made, by kvip's name for the call and the status.
+    const e = parseExposition((await m.rig.httpGet(leader, '/metrics')).body);
+    expect(sampleValue(e, 'kvip_build_info', { mode: 'packet-eip' })).toBe(1);
+    expect(
+      sampleValue(e, 'kvip_metal_api_requests_total', { operation: 'findProjectIps', status: '200' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(e, 'kvip_vip_held')).toBe(1);
   });
 
   it('a crashed leader: the next leader moves the assignment with one unassign and one assign, never deleting the reservation', async () => {

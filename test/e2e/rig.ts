@@ -4,7 +4,7 @@
 // and the serving certificate carries the kubernetes names and the VIP but no loopback address. Each node runs the real built CLI (`kvip start`) or keepalived, and a UDP
 // responder; the client probes the VIP every 2 ms; `ip monitor` on every node records each VIP add/delete.
 // Everything is named with a per-run tag and torn down in destroy() (and at process exit).
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import {
   createWriteStream,
   mkdtempSync,
@@ -97,6 +97,7 @@ export class Rig {
   readonly routeEvents: Array<{ t: number; via: string }> = [];
   private readonly children = new Set<ChildProcess>();
   private readonly kvips = new Map<string, ChildProcess>();
+  private readonly localApiServers = new Map<string, ChildProcess>();
   /** Runs of kvip per node: each run logs to its own file. */
   private readonly runs = new Map<string, number>();
   private readonly family: 4 | 6;
@@ -126,7 +127,7 @@ export class Rig {
       await rig.startApiServer();
       for (const n of rig.nodes) {
         writeAdminConf(rig.dir, n, rig.vip);
-        await rig.spawnReady(n, 'apiserver-proxy', forwarderArgs(rig.apiAddress));
+        await rig.startLocalApiServer(n);
       }
       for (const n of rig.nodes) await rig.spawnReady(n, 'responder', responderArgs(n));
       await rig.startMonitors();
@@ -135,6 +136,27 @@ export class Rig {
       throw err;
     }
     return rig;
+  }
+
+  /** `node`'s own API server on 127.0.0.1:6443: a forwarder to the fake. */
+  async startLocalApiServer(node: string): Promise<void> {
+    const proxy = await this.spawnReady(node, 'apiserver-proxy', forwarderArgs(this.apiAddress));
+    this.localApiServers.set(node, proxy);
+  }
+
+  /** Stops `node`'s own API server (the forwarder): connections to 127.0.0.1:6443 are refused there. */
+  async stopLocalApiServer(node: string): Promise<void> {
+    const proxy = this.localApiServers.get(node);
+    this.localApiServers.delete(node);
+    if (!proxy || proxy.exitCode !== null || proxy.signalCode !== null) return;
+    const exited = new Promise((r) => proxy.once('exit', r));
+    proxy.kill('SIGKILL');
+    await exited;
+  }
+
+  /** The fake itself, bypassing the nodes' own API servers (as a DaemonSet reaches it through a Service). */
+  get apiServerUrl(): string {
+    return `https://${this.family === 6 ? `[${this.apiAddress}]` : this.apiAddress}:6443`;
   }
 
   /** Every namespace of the rig but the bridge. */
@@ -384,6 +406,29 @@ export class Rig {
       } catch {
         // not a probe line
       }
+    });
+  }
+
+  /**
+   * One GET to 127.0.0.1:`port` inside `node`'s namespace (kvip's metrics server by default), by a node
+   * process run there; bounded.
+   */
+  httpGet(node: string, path: string, port = 2112): Promise<{ status: number; body: string }> {
+    const script =
+      'fetch(process.argv[1], { signal: AbortSignal.timeout(4000) }).then(async (r) => ' +
+      'process.stdout.write(JSON.stringify({ status: r.status, body: await r.text() })))' +
+      '.catch((e) => { console.error(e.message); process.exit(1); })';
+    const url = `http://127.0.0.1:${port}${path}`;
+    return new Promise((resolve, reject) => {
+      execFile(
+        'ip',
+        ['netns', 'exec', this.ns(node), process.execPath, '-e', script, url],
+        { encoding: 'utf8', timeout: 10000, env: { PATH: process.env.PATH, NODE_OPTIONS: '' } },
+        (err, stdout, stderr) =>
+          err
+            ? reject(new Error(`GET ${url} on ${node}: ${stderr.trim() || err.message}`))
+            : resolve(JSON.parse(stdout) as { status: number; body: string }),
+      );
     });
   }
 

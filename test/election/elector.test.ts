@@ -288,6 +288,9 @@ describe('watch-driven takeover', () => {
     await stopping;
     // release (GET + PUT) 4 ms, watch delivery 1 ms, then b's GET + PUT 4 ms
     expect(sim.clock.now() - t0).toBeLessThanOrEqual(12);
+    // b is told how long before it led it saw the release: the watch event came 1 ms after the write.
+    const release = sim.server.writes.find((w) => w.holder === '')!.at;
+    expect(b.takeovers).toEqual([b.events.find((e) => e.event === 'started')!.at - (release + 1)]);
   });
 
   it('after a crash, takes over exactly LeaseDuration after the last renewal it saw', async () => {
@@ -300,6 +303,7 @@ describe('watch-driven takeover', () => {
     const lastRenewal = sim.server.writes.filter((w) => w.client === 'a').at(-1)!.at;
     await sim.clock.advanceUntil(() => b.elector.isLeader(), 20000);
     expect(b.events.find((e) => e.event === 'started')!.at).toBe(lastRenewal + LD);
+    expect(b.takeovers).toEqual([LD]); // the record it took over last changed at that renewal
   });
 
   it('followers send no requests while the watch is healthy', async () => {

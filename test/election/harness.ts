@@ -1,5 +1,5 @@
 // A simulated cluster of electors on one fake clock and one in-memory lease server.
-import { Elector, type ElectorConfig } from '../../src/election/index.js';
+import { Elector, type ElectorConfig, type LeadershipGate } from '../../src/election/index.js';
 import { FakeClock, ProcessClock } from '../fakes/clock.js';
 import { MemoryLeaseServer, type Link } from '../fakes/memory-lease-store.js';
 
@@ -17,6 +17,8 @@ export interface SimNode {
    * elector's isLeader() as kvip's providers are. A paused node's repeats fire on resume, in expiry order.
    */
   acts: number[];
+  /** onStartedLeading's previousRecordAgeMs, one per start. */
+  takeovers: (number | undefined)[];
 }
 
 export const PRESETS = {
@@ -56,7 +58,12 @@ export class Sim {
     return { up: () => latencyMs, down: () => latencyMs, partitioned: false };
   }
 
-  add(name: string, link: Link = this.link(), onStopped?: () => void | Promise<void>): SimNode {
+  add(
+    name: string,
+    link: Link = this.link(),
+    onStopped?: () => void | Promise<void>,
+    gate?: LeadershipGate,
+  ): SimNode {
     const clock = new ProcessClock(this.clock);
     const node: SimNode = {
       name,
@@ -65,6 +72,7 @@ export class Sim {
       events: [],
       stoppedAt: [],
       acts: [],
+      takeovers: [],
       elector: undefined as never,
     };
     let repeat: { cancel(): void } | undefined;
@@ -83,6 +91,7 @@ export class Sim {
         store: this.server.client(name, clock, link),
         clock,
         random: this.random,
+        ...(gate ? { gate } : {}),
         log: {
           debug() {},
           info() {},
@@ -90,8 +99,9 @@ export class Sim {
           error: (_o: object, m: string) => void this.logged.push(`${name}: ${m}`),
         },
         callbacks: {
-          onStartedLeading: () => {
+          onStartedLeading: (previousRecordAgeMs) => {
             node.events.push({ at: this.clock.now(), event: 'started' });
+            node.takeovers.push(previousRecordAgeMs);
             act();
             repeat?.cancel();
             schedule();

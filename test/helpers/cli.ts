@@ -15,6 +15,9 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promi
     const iface = i >= 0 ? args[i + 1] : (env.vip_interface ?? '');
     if (!iface?.startsWith('kvnope') && !args.includes('--packet') && !args.includes('--image'))
       throw new Error(`runCli: refusing to run start on interface "${iface}" in the host namespace`);
+    // Nor may it listen on the host's port 2112 (other tests, other runs): the metrics server is off unless
+    // a test turns it on with --prometheusHTTPServer.
+    env = { prometheus_server: '', ...env };
   }
   let out = '';
   let err = '';

@@ -230,7 +230,7 @@ describe('the token stays secret', () => {
         // a retried GET that ends on a 404 (the retry logs a line)
         return json(res, ++others === 1 ? 503 : 404, { error: 'nope' });
       },
-      { log, timeoutMs: 50, retries: 2 },
+      { log, timeoutMs: 500, retries: 2 },
     );
     const failures = await Promise.all(
       [

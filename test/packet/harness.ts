@@ -73,3 +73,20 @@ export function startConfig(values: Record<string, string | boolean>): Config {
   );
   return loadConfig({ flags, env: {} }, 'start');
 }
+
+/** Packet mode's start-up Config against a Metal fake: VIP 203.0.113.100 in project vipTest. */
+export function packetStartConfig(
+  fake: { apiUrl: string; metadataUrl: string },
+  token: string,
+  over: Record<string, string> = {},
+): Config {
+  return startConfig({
+    packet: true,
+    vip: '203.0.113.100',
+    packetProject: 'vipTest',
+    packetKey: token,
+    packetAPIURL: fake.apiUrl,
+    packetMetadataURL: fake.metadataUrl,
+    ...over,
+  });
+}

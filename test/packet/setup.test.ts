@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ConfigError, type Config } from '../../src/config/index.js';
 import { preparePacket, readMetalToken } from '../../src/packet/setup.js';
 import { startMetalFake, type MetalFake } from '../fakes/metal/server.js';
-import { startConfig } from './harness.js';
+import { packetStartConfig } from './harness.js';
 
 const TOKEN = 'kvip-sentinel-setup-token';
 const log = { debug() {}, info() {}, warn() {}, error() {} };
@@ -17,17 +17,7 @@ let dir: string;
 let project: { id: string };
 let self: { id: string };
 
-function config(over: Record<string, string> = {}): Config {
-  return startConfig({
-    packet: true,
-    vip: '203.0.113.100',
-    packetProject: 'vipTest',
-    packetKey: TOKEN,
-    packetAPIURL: fake.apiUrl,
-    packetMetadataURL: fake.metadataUrl,
-    ...over,
-  });
-}
+const config = (over: Record<string, string> = {}): Config => packetStartConfig(fake, TOKEN, over);
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kvip-setup-'));

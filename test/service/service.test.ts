@@ -129,6 +129,7 @@ describe('VipService', () => {
     const seen: string[] = [];
     const recorder = {
       startedLeading: () => seen.push('started'),
+      leaseTakenOver: (ms: number) => seen.push(`taken over a record ${ms} ms old`),
       stoppedLeading: (reason: string) => seen.push(`stopped: ${reason}`),
       newLeader: (id: string) => seen.push(`leader ${id}`),
       vipHeld: (held: boolean) => seen.push(`held ${held}`),
@@ -147,7 +148,7 @@ describe('VipService', () => {
     await service.start();
     cb().onNewLeader('node-a');
     provider.failAcquire = 1;
-    await cb().onStartedLeading();
+    await cb().onStartedLeading(1234);
     expect(provider.present).toBe(false);
     await jest.advanceTimersByTimeAsync(15); // the tick retries the add
     expect(provider.present).toBe(true);
@@ -157,6 +158,7 @@ describe('VipService', () => {
     expect(seen).toEqual([
       'leader node-a',
       'started',
+      'taken over a record 1234 ms old',
       'acquire failed: EPERM',
       'held true',
       'renewed 12',
@@ -207,7 +209,7 @@ describe('VipService', () => {
     const { provider, service, cb, elector } = setup();
     await service.start();
     provider.failAcquire = 1;
-    await cb().onStartedLeading();
+    await cb().onStartedLeading(1234);
     expect(provider.present).toBe(false);
     await jest.advanceTimersByTimeAsync(10);
     expect(provider.present).toBe(true);

@@ -129,6 +129,12 @@ describe('schema validation catches a broken object', () => {
 
 type Env = { name: string; value?: string; valueFrom?: unknown };
 
+const POD_ENV: Env[] = [
+  { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+  { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+  { name: 'POD_UID', valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } },
+];
+
 function podOf(text: string) {
   const pod = docs(text)[0] as {
     metadata: { namespace: string };
@@ -159,6 +165,8 @@ describe('manifest pod is equivalent to the reference vip.yaml', () => {
       { name: 'vip_renewdeadline', value: '3' },
       { name: 'vip_retryperiod', value: '1' },
       { name: 'vip_address', value: '192.168.0.75' },
+      // kvip's addition: the pod's own name, namespace and uid, which its Kubernetes Events are about.
+      ...POD_ENV,
     ]);
     expect(pod.metadata.namespace).toBe('kube-system');
     expect(pod.spec.hostNetwork).toBe(true);
@@ -187,6 +195,15 @@ describe('manifest pod is equivalent to the reference vip.yaml', () => {
         { name: 'vip_leasename', value: 'plunder-lock' },
       ]),
     );
+  });
+
+  it('names the pod through the downward API only with --leaderElection (Events need the API server)', async () => {
+    const withElection = podOf((await runCli(GOLDEN['pod-arp.yaml']!)).out).container.env;
+    expect(withElection.filter((e) => e.name.startsWith('POD_'))).toEqual(POD_ENV);
+    const args = GOLDEN['pod-arp.yaml']!.filter((a) => a !== '--leaderElection');
+    const without = podOf((await runCli(args)).out).container.env;
+    expect(without.map((e) => e.name)).not.toContain('POD_NAME');
+    expect(without).toContainEqual({ name: 'vip_leaderelection', value: 'false' });
   });
 
   it('uses --image', async () => {
@@ -288,7 +305,7 @@ describe('daemonset and rbac', () => {
     expect(binding.metadata.namespace).toBe('vip-system');
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'kvip' });
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'kvip', namespace: 'vip-system' }]);
-    // No Events: kvip emits none.
+    // Events: create, and patch to count a repeat; nothing else of them.
     expect(role.rules).toEqual([
       {
         apiGroups: ['coordination.k8s.io'],
@@ -297,13 +314,47 @@ describe('daemonset and rbac', () => {
         verbs: ['get', 'update', 'watch'],
       },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
     ]);
     expect(r.out).toMatch(/# create cannot be limited by resourceNames.*\n.*\n\s+- apiGroups:/);
+    expect(r.out).toMatch(/# Kubernetes Events about kvip's Pod.*\n.*\n\s+- apiGroups:\n\s+- ""\n/);
   });
 
   it('k3s mode limits the Role to the lease name it was given', async () => {
     const r = await runCli([...GOLDEN['daemonset-k3s.yaml']!, '--leaseName', 'plunder-lock']);
     const role = docs(r.out)[1] as { rules: { resourceNames?: string[] }[] };
     expect(role.rules[0]!.resourceNames).toEqual(['plunder-lock']);
+  });
+});
+
+describe('the user the container runs as (docker/Dockerfile: non-root, node with file capabilities)', () => {
+  type Sc = Record<string, unknown> & { capabilities: unknown };
+  const securityContext = (out: string, kind: string) => {
+    const o = docs(out).find((d) => d.kind === kind) as {
+      spec: {
+        containers?: { securityContext: Sc }[];
+        template?: { spec: { containers: { securityContext: Sc }[] } };
+      };
+    };
+    return (o.spec.containers ?? o.spec.template!.spec.containers)[0]!.securityContext;
+  };
+  const caps = { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] };
+
+  it("a static pod that mounts the host's root-only kubeconfig or token file runs as root, with the two capabilities only", async () => {
+    for (const golden of ['pod-arp.yaml', 'pod-packet.yaml']) {
+      const r = await runCli(GOLDEN[golden]!);
+      expect([golden, securityContext(r.out, 'Pod')]).toEqual([golden, { runAsUser: 0, capabilities: caps }]);
+      expect(r.out).toMatch(/# kubeadm's admin.conf .* root only/);
+    }
+  });
+
+  it("a DaemonSet, and a pod that mounts nothing, run as the image's non-root user", async () => {
+    const nonRoot = { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, capabilities: caps };
+    const ds = await runCli(GOLDEN['daemonset-k3s.yaml']!);
+    expect(securityContext(ds.out, 'DaemonSet')).toEqual(nonRoot);
+    // File capabilities need exec to be allowed to gain privileges: never allowPrivilegeEscalation: false.
+    expect(ds.out).not.toMatch(/^\s*allowPrivilegeEscalation:/m);
+    const pod = await runCli([...GOLDEN['pod-arp.yaml']!, '--inCluster']);
+    expect(securityContext(pod.out, 'Pod')).toEqual(nonRoot);
   });
 });

@@ -1,7 +1,8 @@
 /*
  * kvip_native: module init. The functions live one file per concern (packet.c: raw Ethernet frames; rtnl.c,
  * rtnl_dump.c, rtnl_route.c: addresses, links and routes; tcp_connect.c: the TCP connection of a BGP
- * session; caps.c: file capabilities made effective); this file only registers them. Context-aware
+ * session; caps.c: file capabilities made effective;
+ * packet_probe.c: kvip check's ARP probe / DAD); this file only registers them. Context-aware
  * (NAPI_MODULE_INIT), no global JS state, so it loads in worker threads too.
  */
 #include "addon.h"
@@ -14,6 +15,7 @@ NAPI_MODULE_INIT() {
   if (kvip_rtnl_route_init(env, exports) != napi_ok) return NULL;
   if (kvip_tcp_connect_init(env, exports) != napi_ok) return NULL;
   if (kvip_caps_init(env, exports) != napi_ok) return NULL;
+  if (kvip_packet_probe_init(env, exports) != napi_ok) return NULL;
 #endif
   return exports;
 }

@@ -21,5 +21,7 @@ napi_status kvip_tcp_connect_init(napi_env env, napi_value exports);
 
 /* caps.c: raiseCapabilities (permitted -> effective, for a non-root kvip with file capabilities on node). */
 napi_status kvip_caps_init(napi_env env, napi_value exports);
+/* packet_probe.c: packetProbe (a frame out, a bounded wait for its answer: kvip check's ARP probe / DAD). */
+napi_status kvip_packet_probe_init(napi_env env, napi_value exports);
 
 #endif

@@ -99,6 +99,27 @@ bool kvip_get_u32(napi_env env, napi_value v, uint32_t *out) {
   return true;
 }
 
+bool kvip_fail_type(napi_env env, const char *message) {
+  kvip_throw_type(env, message);
+  return false;
+}
+
+bool kvip_get_opt(napi_env env, napi_value opts, const char *name, napi_value *out) {
+  napi_valuetype t;
+  return napi_get_named_property(env, opts, name, out) == napi_ok && napi_typeof(env, *out, &t) == napi_ok &&
+         t != napi_undefined;
+}
+
+bool kvip_get_u32_opt(napi_env env, napi_value opts, const char *name, uint32_t min, uint32_t max, bool required,
+                      uint32_t *out) {
+  napi_value v;
+  if (!kvip_get_opt(env, opts, name, &v)) return !required;
+  uint32_t n;
+  if (!kvip_get_u32(env, v, &n) || n < min || n > max) return false;
+  *out = n;
+  return true;
+}
+
 int64_t kvip_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -1,6 +1,6 @@
 /*
- * Error helpers shared by every part of the addon: each failure becomes a JS Error whose .code is the errno
- * name ("ENODEV") and whose message names the operation and its object, e.g.
+ * Error helpers (and option readers) shared by every part of the addon: each failure becomes a JS Error whose
+ * .code is the errno name ("ENODEV") and whose message names the operation and its object, e.g.
  * "openPacket(eth9): ENODEV (No such device)". .syscall names the failing C call.
  */
 #ifndef KVIP_ERRORS_H
@@ -34,6 +34,18 @@ int kvip_get_fd(napi_env env, napi_value value, const char *op);
 /* A JS number that is a whole number in [0, 2^32): false otherwise (napi_get_value_uint32 alone would
  * truncate 24.7 to 24 and wrap -1 to 0xffffffff). Sets no exception. */
 bool kvip_get_u32(napi_env env, napi_value v, uint32_t *out);
+
+/* Option readers for functions that take an options object (tcp_connect.c, packet_probe.c). */
+
+/* Throws TypeError(message); false, for `return kvip_fail_type(...)` in the readers. */
+bool kvip_fail_type(napi_env env, const char *message);
+
+/* opts[name] into *out: false when it is undefined (or cannot be read: then an exception is pending). */
+bool kvip_get_opt(napi_env env, napi_value opts, const char *name, napi_value *out);
+
+/* An integer option in [min, max]; absent is allowed when !required (then *out is left as it is). */
+bool kvip_get_u32_opt(napi_env env, napi_value opts, const char *name, uint32_t min, uint32_t max, bool required,
+                      uint32_t *out);
 
 /* Milliseconds on the monotonic clock (for deadlines that signals and wall-clock steps cannot move). */
 int64_t kvip_now_ms(void);

@@ -116,35 +116,11 @@ static bool parse_ip(const char *text, uint16_t port, struct sockaddr_storage *s
   return false;
 }
 
-/* Throws TypeError(message); false, for `return fail_type(...)` in the readers below. */
-static bool fail_type(napi_env env, const char *message) {
-  kvip_throw_type(env, message);
-  return false;
-}
-
-/* opts[name] into *out: false when it is undefined (or cannot be read: then an exception is pending). */
-static bool get_opt(napi_env env, napi_value opts, const char *name, napi_value *out) {
-  napi_valuetype t;
-  return napi_get_named_property(env, opts, name, out) == napi_ok && napi_typeof(env, *out, &t) == napi_ok &&
-         t != napi_undefined;
-}
-
-/* An integer option in [min, max]; absent is allowed when !required (then *out is left as it is). */
-static bool get_int_opt(napi_env env, napi_value opts, const char *name, uint32_t min, uint32_t max,
-                        bool required, uint32_t *out) {
-  napi_value v;
-  if (!get_opt(env, opts, name, &v)) return !required;
-  uint32_t n;
-  if (!kvip_get_u32(env, v, &n) || n < min || n > max) return false;
-  *out = n;
-  return true;
-}
-
 /* A string option holding an IP address; present: parsed into ss (false when it is not an address). */
 static bool get_ip_opt(napi_env env, napi_value opts, const char *name, uint16_t port, struct sockaddr_storage *ss,
                        socklen_t *len, bool *present) {
   napi_value v;
-  *present = get_opt(env, opts, name, &v);
+  *present = kvip_get_opt(env, opts, name, &v);
   if (!*present) return true;
   char text[INET6_ADDRSTRLEN + 2]; /* one more than fits, so truncation shows as a parse failure */
   size_t n;
@@ -157,7 +133,7 @@ static bool get_ip_opt(napi_env env, napi_value opts, const char *name, uint16_t
 /* md5Key: a Uint8Array (Buffer) or a string (UTF-8), copied into req->key when it fits. */
 static bool get_key_opt(napi_env env, napi_value opts, struct request *req) {
   napi_value v;
-  if (!get_opt(env, opts, "md5Key", &v)) return true;
+  if (!kvip_get_opt(env, opts, "md5Key", &v)) return true;
   req->has_key = true;
   napi_valuetype t;
   bool typed = false;
@@ -192,27 +168,27 @@ static bool read_request(napi_env env, napi_callback_info info, struct request *
   memset(req, 0, sizeof *req);
   if (napi_get_cb_info(env, info, &argc, &opts, NULL, NULL) != napi_ok || argc < 1 ||
       napi_typeof(env, opts, &t) != napi_ok || t != napi_object)
-    return fail_type(env, OP ": expects an options object");
+    return kvip_fail_type(env, OP ": expects an options object");
   uint32_t port = 0, local_port = 0;
   bool has_address, has_local;
-  if (!get_int_opt(env, opts, "port", 1, 65535, true, &port))
-    return fail_type(env, OP ": port must be an integer 1-65535");
+  if (!kvip_get_u32_opt(env, opts, "port", 1, 65535, true, &port))
+    return kvip_fail_type(env, OP ": port must be an integer 1-65535");
   if (!get_ip_opt(env, opts, "address", (uint16_t)port, &req->peer, &req->peer_len, &has_address) || !has_address)
-    return fail_type(env, OP ": address must be an IPv4 or IPv6 address");
-  if (!get_int_opt(env, opts, "localPort", 0, 65535, false, &local_port))
-    return fail_type(env, OP ": localPort must be an integer 0-65535");
+    return kvip_fail_type(env, OP ": address must be an IPv4 or IPv6 address");
+  if (!kvip_get_u32_opt(env, opts, "localPort", 0, 65535, false, &local_port))
+    return kvip_fail_type(env, OP ": localPort must be an integer 0-65535");
   if (!get_ip_opt(env, opts, "localAddress", (uint16_t)local_port, &req->local, &req->local_len, &has_local))
-    return fail_type(env, OP ": localAddress must be an IPv4 or IPv6 address");
+    return kvip_fail_type(env, OP ": localAddress must be an IPv4 or IPv6 address");
   if (has_local && req->local.ss_family != req->peer.ss_family)
-    return fail_type(env, OP ": localAddress must be of the address's family");
+    return kvip_fail_type(env, OP ": localAddress must be of the address's family");
   if (!has_local && local_port != 0) { /* a port alone: the wildcard address of the peer's family */
     parse_ip(req->peer.ss_family == AF_INET ? "0.0.0.0" : "::", (uint16_t)local_port, &req->local, &req->local_len);
   }
-  if (!get_int_opt(env, opts, "ttl", 1, 255, false, &req->ttl))
-    return fail_type(env, OP ": ttl must be an integer 1-255");
-  if (!get_int_opt(env, opts, "timeoutMs", 1, INT32_MAX, true, &req->timeout_ms))
-    return fail_type(env, OP ": timeoutMs must be an integer 1-2147483647");
-  if (!get_key_opt(env, opts, req)) return fail_type(env, OP ": md5Key must be a Uint8Array or a string");
+  if (!kvip_get_u32_opt(env, opts, "ttl", 1, 255, false, &req->ttl))
+    return kvip_fail_type(env, OP ": ttl must be an integer 1-255");
+  if (!kvip_get_u32_opt(env, opts, "timeoutMs", 1, INT32_MAX, true, &req->timeout_ms))
+    return kvip_fail_type(env, OP ": timeoutMs must be an integer 1-2147483647");
+  if (!get_key_opt(env, opts, req)) return kvip_fail_type(env, OP ": md5Key must be a Uint8Array or a string");
   char peer[64], local[64];
   format_endpoint(&req->peer, peer, sizeof peer);
   if (req->local_len == 0) {

@@ -14,13 +14,12 @@ import { ElectionConfigError, KubeConfigError, LeaseForbiddenError } from '../el
 import { kubeVipOnlyWarnings } from '../config/kube-vip.js';
 import { addKubeVipOptions, addSchemaOptions, kubeVipFlags, rawInput } from './options.js';
 import { runStart } from '../service/run.js';
-import { checkPacket, formatCheck } from '../packet/check.js';
-import { createLogger } from '../log.js';
+import { checkFormat, formatReport, runChecks } from '../check/index.js';
 import { VipAddressError } from '../vip/address.js';
 import { demoRefusal, runDemo, type DemoOptions } from '../demo/demo.js';
 import { runStatus, type StatusFormat } from '../status/read.js';
 
-import { EXIT_FAILED, EXIT_NOT_IMPLEMENTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 
 export interface Io {
   out: (text: string) => void;
@@ -150,16 +149,14 @@ function buildProgram(io: Io): Command {
   withOptions(
     program.command('check').description('tell what is wrong before anything is changed'),
     RUNTIME_KEYS,
-  ).action(async function (this: Command) {
-    const config = load(this, RUNTIME_KEYS, 'check');
-    if (!config.packet) {
-      io.err('kvip check: not implemented yet, except the Metal part (--packet)\n');
-      throw new ExitRequest(EXIT_NOT_IMPLEMENTED);
-    }
-    const rows = await checkPacket(config, createLogger('silent'));
-    io.out(formatCheck(rows));
-    if (rows.some((r) => !r.ok)) throw new ExitRequest(EXIT_USAGE);
-  });
+  )
+    .option('-o, --output <format>', 'table or json', 'table')
+    .action(async function (this: Command) {
+      const format = checkFormat(this.opts<{ output: unknown }>().output);
+      const rows = await runChecks(load(this, RUNTIME_KEYS, 'check'), io.env);
+      io.out(formatReport(rows, format));
+      if (rows.some((r) => !r.ok)) throw new ExitRequest(EXIT_USAGE);
+    });
   program
     .command('demo')
     .description(

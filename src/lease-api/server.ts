@@ -21,6 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
 import { readBody, resetSocket } from './http-util.js';
 import { handleControl } from './control.js';
+import { accessReview, isAccessReviewPath } from './access-review.js';
 import { type Fault, type FaultOptions, FaultTable, RuleTable } from './faults.js';
 import * as h from './handlers.js';
 import { type CoreEvent, EVENTS, eventRoute, EventStore, serveEvent } from './events.js';
@@ -191,6 +192,10 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
   ): Promise<void> {
     const r = routeOf(req.method ?? 'GET', url);
     if (r.kind === 'info') return send(res, rec, 200, infoBody(r.path));
+    if (r.kind === 'notFound' && isAccessReviewPath(url.pathname)) {
+      const reply = await accessReview(req, clientOf(req), denied, body);
+      return send(res, rec, reply.code, reply.body);
+    }
     if (r.kind === 'notFound') return send(res, rec, 404, st.pathNotFound());
     if (r.kind === 'methodNotAllowed') return send(res, rec, 405, st.methodNotAllowed());
     const client = clientOf(req);

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { TcpConnectOptions } from './tcp.js';
+import type { PacketProbeOptions } from './probe.js';
 
 // kvip's N-API addon (native/, plain C): raw AF_PACKET frames, synchronous rtnetlink (the VIP's address,
 // links, routes) and the TCP connection of a BGP session (TCP_MD5SIG, TTL and source address set before the
@@ -103,6 +104,8 @@ export interface NativeAddon {
    * the ones effective afterwards. For a non-root kvip whose node has them as file capabilities (+p).
    */
   raiseCapabilities(bits: number[]): number[];
+  /** See packetProbe in ./probe.ts: the first answering frame, or null after timeoutMs. */
+  packetProbe(opts: PacketProbeOptions): Promise<Buffer | null>;
 }
 
 /** An error thrown by the addon: `.code` is the errno name (EPERM, ENODEV, ...), `.syscall` the C call. */

@@ -19,13 +19,9 @@ import {
 import { MetalApiError } from './errors.js';
 import { planPeerRoutes, routeCommand, type RoutePort } from './peer-routes.js';
 import { explainMetalError, metalClient, metroMismatch, readMetalToken } from './setup.js';
+import type { CheckRow } from '../check/row.js';
 
-export interface CheckRow {
-  check: string;
-  ok: boolean;
-  /** What was found, or what is wrong and what to do. */
-  detail: string;
-}
+export type { CheckRow } from '../check/row.js';
 
 const SOURCE: Record<MetalDeviceRef['source'], string> = {
   flag: 'from --packetDeviceID',
@@ -203,10 +199,4 @@ async function checkBgp(
     rows.push({ check: 'routes to the BGP peers', ok: false, detail: why(err) });
   }
   return rows;
-}
-
-/** The rows as a table: one line each, ✓ or ✗, the check, what was found or what to do. */
-export function formatCheck(rows: CheckRow[]): string {
-  const width = Math.max(...rows.map((r) => r.check.length));
-  return rows.map((r) => `${r.ok ? '✓' : '✗'} ${r.check.padEnd(width)}  ${r.detail}`).join('\n') + '\n';
 }

@@ -162,6 +162,14 @@ export class AddressManager {
     return matches.map((a) => ({ ifname: names.get(a.index) ?? `if${a.index}`, prefix: a.prefix }));
   }
 
+  /** The labels ip has on ifname (IPv4 only: kvip labels its VIP "<ifname>:kvip", the kernel others "<ifname>"). */
+  async labels(ifname: string, ip: string): Promise<string[]> {
+    const addr = ipBytes(ip);
+    if (addr === undefined) throw new VipAddressError('EINVAL', `${JSON.stringify(ip)} is not an IP address`);
+    const there = await this.onLink(await this.resolveIndex(ifname), addr);
+    return there.flatMap((a) => (a.label !== undefined ? [a.label] : []));
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

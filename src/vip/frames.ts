@@ -1,9 +1,10 @@
 import { isIP } from 'node:net';
 
-// The two announcement frames the ARP provider sends when it takes the VIP, built byte by byte. They are tiny,
-// fixed layouts (60 and 86 bytes, one checksum), so a packet library would add a dependency and nothing else.
-// The netns test (test/vip/packet.netns.test.ts) proves against a real neighbour table that the Linux
-// kernel accepts these forms. Sent by src/native (sendPacket) on an AF_PACKET socket.
+// The two announcement frames the ARP provider sends when it takes the VIP, and the two questions `kvip check`
+// asks (an ARP probe, a DAD solicitation), built byte by byte. They are tiny, fixed layouts (60 to 86 bytes,
+// one checksum), so a packet library would add a dependency and nothing else. The netns tests
+// (test/vip/packet.netns.test.ts, test/check/check.netns.test.ts) prove against real kernels that Linux
+// accepts and answers these forms. Sent by src/native (sendPacket, packetProbe) on an AF_PACKET socket.
 
 export const BROADCAST_MAC = Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 /** 33:33 + the low 32 bits of ff02::1 (all-nodes), RFC 2464 section 7. */
@@ -93,28 +94,40 @@ function senderMacBytes(senderMac: Uint8Array | string): Buffer {
   return mac;
 }
 
-/**
- * Gratuitous ARP for an IPv4 VIP, in the form Linux always accepts (measured in test/vip/packet.netns.test.ts): an ARP *request*
- * (op 1) with sender IP = target IP = VIP and target MAC ff:ff:ff:ff:ff:ff, to the Ethernet broadcast. (A
- * reply with a broadcast target MAC is ignored for 1 s after the neighbour entry last changed.) 60 bytes.
- */
-export function gratuitousArp(senderMac: Uint8Array | string, vip: string): Buffer {
-  const mac = senderMacBytes(senderMac);
-  const ip = ipv4ToBytes(vip);
+/** An ARP request (op 1) from senderMac to the Ethernet broadcast, padded to 60 bytes. */
+function arpRequest(senderMac: Buffer, senderIp: Buffer, targetMac: Buffer, targetIp: Buffer): Buffer {
   const f = Buffer.alloc(ETHERNET_MIN_FRAME); // zeros: the padding after the 42 bytes used
   BROADCAST_MAC.copy(f, 0); // Ethernet destination
-  mac.copy(f, 6); // Ethernet source
+  senderMac.copy(f, 6); // Ethernet source
   f.writeUInt16BE(ETHERTYPE_ARP, 12);
   f.writeUInt16BE(1, 14); // htype: Ethernet
   f.writeUInt16BE(0x0800, 16); // ptype: IPv4
   f[18] = 6; // hlen
   f[19] = 4; // plen
   f.writeUInt16BE(1, 20); // op: request
-  mac.copy(f, 22); // sender hardware address
-  ip.copy(f, 28); // sender protocol address: the VIP
-  BROADCAST_MAC.copy(f, 32); // target hardware address
-  ip.copy(f, 38); // target protocol address: the VIP
+  senderMac.copy(f, 22); // sender hardware address
+  senderIp.copy(f, 28); // sender protocol address
+  targetMac.copy(f, 32); // target hardware address
+  targetIp.copy(f, 38); // target protocol address
   return f;
+}
+
+/**
+ * Gratuitous ARP for an IPv4 VIP, in the form Linux always accepts (measured in test/vip/packet.netns.test.ts): an ARP *request*
+ * (op 1) with sender IP = target IP = VIP and target MAC ff:ff:ff:ff:ff:ff, to the Ethernet broadcast. (A
+ * reply with a broadcast target MAC is ignored for 1 s after the neighbour entry last changed.) 60 bytes.
+ */
+export function gratuitousArp(senderMac: Uint8Array | string, vip: string): Buffer {
+  const ip = ipv4ToBytes(vip);
+  return arpRequest(senderMacBytes(senderMac), ip, BROADCAST_MAC, ip);
+}
+
+/**
+ * An RFC 5227 ARP probe for `vip`: a request with sender IP 0.0.0.0 (so no receiver puts it in its cache) and
+ * target MAC zero, to the broadcast. A host holding the VIP answers it with a reply to senderMac. 60 bytes.
+ */
+export function arpProbe(senderMac: Uint8Array | string, vip: string): Buffer {
+  return arpRequest(senderMacBytes(senderMac), Buffer.alloc(4), Buffer.alloc(6), ipv4ToBytes(vip));
 }
 
 /** RFC 1071 one's complement sum of 16-bit big-endian words (odd length: pad with a zero byte), not inverted. */
@@ -136,7 +149,7 @@ export function unsolicitedNa(senderMac: Uint8Array | string, vip6: string): Buf
   const mac = senderMacBytes(senderMac);
   const src = ipv6ToBytes(vip6);
   const dst = ipv6ToBytes(ALL_NODES_IPV6);
-  const icmpLength = 32;
+  const icmpLength = NA_FRAME_LENGTH - 54;
   const f = Buffer.alloc(NA_FRAME_LENGTH);
   // Ethernet
   ALL_NODES_MAC.copy(f, 0);
@@ -158,11 +171,53 @@ export function unsolicitedNa(senderMac: Uint8Array | string, vip6: string): Buf
   f[78] = 2; // option: target link-layer address
   f[79] = 1; // length in units of 8 bytes
   mac.copy(f, 80);
-  // Checksum over the pseudo-header (src, dst, upper-layer length, 3 zeros + next header) and the message.
+  setIcmp6Checksum(f);
+  return f;
+}
+
+/** Fills in the ICMPv6 checksum of a frame (Ethernet, IPv6 without extension headers, ICMPv6 at 54). */
+function setIcmp6Checksum(f: Buffer): void {
+  // Over the pseudo-header (src, dst, upper-layer length, 3 zeros + next header) and the message.
   const pseudo = Buffer.alloc(8);
-  pseudo.writeUInt32BE(icmpLength, 0);
+  pseudo.writeUInt32BE(f.length - 54, 0);
   pseudo[7] = 58;
-  const sum = onesComplementSum([src, dst, pseudo, f.subarray(54)]);
+  const sum = onesComplementSum([f.subarray(22, 38), f.subarray(38, 54), pseudo, f.subarray(54)]);
   f.writeUInt16BE(~sum & 0xffff, 56);
+}
+
+/** The solicited-node multicast group of an IPv6 address (ff02::1:ff + its low 24 bits, RFC 4291 2.7.1). */
+export function solicitedNode(ip6: Uint8Array): Buffer {
+  const group = ipv6ToBytes('ff02::1:ff00:0');
+  Buffer.from(ip6.subarray(13, 16)).copy(group, 13);
+  return group;
+}
+
+/** Ethernet 14 + IPv6 40 + ICMPv6 NS 24 (no option: none is allowed from ::). */
+export const DAD_NS_FRAME_LENGTH = 78;
+
+/**
+ * Duplicate address detection's neighbour solicitation for `vip6` (RFC 4862 5.4.2): from :: to the VIP's
+ * solicited-node group (Ethernet 33:33 + its low 32 bits), hop limit 255, target the VIP. A node holding the
+ * VIP answers with an NA to all-nodes; nobody caches anything from it. 78 bytes.
+ */
+export function dadSolicitation(senderMac: Uint8Array | string, vip6: string): Buffer {
+  const mac = senderMacBytes(senderMac);
+  const target = ipv6ToBytes(vip6);
+  const group = solicitedNode(target);
+  const f = Buffer.alloc(DAD_NS_FRAME_LENGTH);
+  f[0] = 0x33;
+  f[1] = 0x33;
+  group.copy(f, 2, 12, 16);
+  mac.copy(f, 6);
+  f.writeUInt16BE(ETHERTYPE_IPV6, 12);
+  f.writeUInt32BE(0x60000000, 14);
+  f.writeUInt16BE(DAD_NS_FRAME_LENGTH - 54, 18); // payload length
+  f[20] = 58; // next header: ICMPv6
+  f[21] = 255; // hop limit (RFC 4861 7.1.1)
+  // 22-37: source ::, already zeros
+  group.copy(f, 38);
+  f[54] = 135; // type: neighbour solicitation; 55 code 0, 56-57 checksum, 58-61 reserved
+  target.copy(f, 62);
+  setIcmp6Checksum(f);
   return f;
 }

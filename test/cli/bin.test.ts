@@ -46,10 +46,11 @@ describe('kvip binary', () => {
     expect(r.err).toBe('kvip: --vip must be an IPv4 or IPv6 address (got "192.168.0.750")\n');
   });
 
-  it('check without --packet is declared but exits 3 until it is implemented', () => {
+  it('check on an interface that does not exist: ✗ on that row, the count, exit 2', () => {
     const r = kvip(['check', '--vip', '198.51.100.10', '--interface', 'kvnope0']);
-    expect(r.code).toBe(3);
-    expect(r.err).toMatch(/not implemented yet/);
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/^✗ interface +interface kvnope0 does not exist/m);
+    expect(r.out).toMatch(/^\d of \d checks passed$/m);
   });
 
   // Never a real interface here: `start` would change the host's networking.

@@ -48,7 +48,10 @@ test('all pass: token, project, this server (and how it was found), the EIP and 
   const r = await check();
   expect(r.code).toBe(0);
   const lines = r.out.trim().split('\n');
+  expect(lines.pop()).toMatch(/^(\d+) of \1 checks passed$/);
   expect(lines.every((l) => l.startsWith('✓ '))).toBe(true);
+  // Besides the Metal rows: this host's (lo in Packet mode, the capabilities).
+  expect(r.out).toMatch(/^✓ VIP on this node +not on lo yet: kvip adds it when it starts \(packet-eip mode/m);
   expect(r.out).toMatch(/this server +self \(.*\), from the metadata service/);
   expect(r.out).toContain(`${self.id} (this server)`);
   expect(fake.requests.filter((q) => q.method !== 'GET')).toEqual([]);

@@ -1,12 +1,15 @@
-// The announcement frames, byte for byte, against layouts written out by hand field by field (RFC 826 ARP,
-// RFC 8200 IPv6, RFC 4861 NA). The kernel's acceptance of the same frames is tested in packet.netns.test.ts.
+// The announcement frames and kvip check's questions, byte for byte, against layouts written out by hand field
+// by field (RFC 826 ARP, RFC 5227 probe, RFC 8200 IPv6, RFC 4861 NA and NS, RFC 4862 DAD). The kernel's acceptance of the same frames is tested in packet.netns.test.ts.
 import {
   ALL_NODES_MAC,
+  arpProbe,
+  dadSolicitation,
   gratuitousArp,
   formatMac,
   ipv4ToBytes,
   ipv6ToBytes,
   parseMac,
+  solicitedNode,
   unsolicitedNa,
 } from '../../src/vip/frames.js';
 
@@ -142,6 +145,68 @@ describe('unsolicitedNa', () => {
     ['a MAC with a bad digit', '02:00:00:00:00:0g', '2001:db8::10'],
   ])('refuses %s', (_what, mac, vip) => {
     expect(() => unsolicitedNa(mac, vip)).toThrow();
+  });
+});
+
+describe('arpProbe', () => {
+  it('is the RFC 5227 probe: a request from sender IP 0.0.0.0 for the VIP, target MAC zero, to broadcast', () => {
+    const f = arpProbe(MAC, '198.51.100.10');
+    expect(f.toString('hex')).toBe(
+      hex(
+        'ff ff ff ff ff ff', // Ethernet destination: broadcast
+        '02 00 00 00 00 01', // Ethernet source
+        '08 06', // ethertype ARP
+        '00 01 08 00 06 04', // Ethernet, IPv4, hlen 6, plen 4
+        '00 01', // op: request
+        '02 00 00 00 00 01', // sender hardware address
+        '00 00 00 00', // sender protocol address: none, so that no receiver caches it
+        '00 00 00 00 00 00', // target hardware address: unknown
+        'c6 33 64 0a', // target protocol address: the VIP
+        '00'.repeat(18), // padding to 60
+      ),
+    );
+  });
+
+  it('refuses an IPv6 VIP and a multicast sender', () => {
+    expect(() => arpProbe(MAC, '2001:db8::1')).toThrow();
+    expect(() => arpProbe('01:00:5e:00:00:01', '198.51.100.10')).toThrow();
+  });
+});
+
+describe('dadSolicitation', () => {
+  it('is the DAD neighbour solicitation: from :: to the solicited-node group, hop limit 255, no option', () => {
+    const f = dadSolicitation(MAC, '2001:db8::10');
+    expect(f.length).toBe(78);
+    const body = Buffer.from(f);
+    body.writeUInt16BE(0, 56); // checksum, checked below
+    expect(body.toString('hex')).toBe(
+      hex(
+        '33 33 ff 00 00 10', // Ethernet destination: 33:33 + the group's low 32 bits
+        '02 00 00 00 00 01', // source
+        '86 dd',
+        '60 00 00 00', // version 6
+        '00 18', // payload length 24
+        '3a', // ICMPv6
+        'ff', // hop limit 255
+        '00'.repeat(16), // source :: (DAD)
+        'ff 02 00 00 00 00 00 00 00 00 00 01 ff 00 00 10', // ff02::1:ff00:10
+        '87 00 00 00', // type 135, code 0, checksum (zeroed above)
+        '00 00 00 00', // reserved
+        '20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 10', // target: the VIP
+      ),
+    );
+    const pseudo = Buffer.concat([f.subarray(22, 54), Buffer.from([0, 0, 0, 24, 0, 0, 0, 58])]);
+    expect(internetChecksum(Buffer.concat([pseudo, f.subarray(54)]))).toBe(0);
+  });
+
+  it('puts the low 24 bits of the address in the group', () => {
+    expect(solicitedNode(ipv6ToBytes('2001:db8::abcd:1234:5678')).toString('hex')).toBe(
+      'ff0200000000000000000001ff345678',
+    );
+  });
+
+  it('refuses an IPv4 VIP', () => {
+    expect(() => dadSolicitation(MAC, '198.51.100.10')).toThrow();
   });
 });
 

@@ -1,9 +1,11 @@
 // A control-plane cluster on one machine, in network namespaces: a bridge, N nodes (eth0 on the bridge), the
-// fake kube-apiserver and a client; what runs there, and how, is shared with `kvip demo` (src/demo). Laid out like kubeadm: every node has its own API server on
-// 127.0.0.1:6443 (a forwarder to the fake), its kubeconfig (<node>/admin.conf) names the VIP as the server,
-// and the serving certificate carries the kubernetes names and the VIP but no loopback address. Each node runs the real built CLI (`kvip start`) or keepalived, and a UDP
-// responder; the client probes the VIP every 2 ms; `ip monitor` on every node records each VIP add/delete.
-// Everything is named with a per-run tag and torn down in destroy() (and at process exit).
+// fake kube-apiserver and a client; what runs there, and how, is shared with `kvip demo` (src/demo). Laid
+// out like kubeadm: every node has its own API server on 127.0.0.1:6443 (a forwarder to the fake), its
+// kubeconfig (<node>/admin.conf) names the VIP as the server, and the serving certificate carries the
+// kubernetes names and the VIP but no loopback address. Each node runs the real built CLI (`kvip start`) or
+// keepalived, and a UDP responder; the client probes the VIP every 2 ms; `ip monitor` on every node records
+// each VIP add/delete. Everything is named with a per-run tag and torn down in destroy() (and at process
+// exit).
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import {
   createWriteStream,

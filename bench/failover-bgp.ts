@@ -8,7 +8,7 @@
 // was released.
 import { parseArgs } from 'node:util';
 import { BgpRig } from '../test/e2e/bgp-rig.js';
-import { kvipLogLines } from './kvip-log.js';
+import { kvipLogLines } from '../src/demo/kvip-log.js';
 import { round, summary, table } from './stats.js';
 
 type Kind = 'graceful' | 'process-crash' | 'node-crash';

@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { UNASSIGN_ON_SHUTDOWN_ENV } from '../src/service/providers.js';
 import { MetalRig, type MetalRequest } from '../test/e2e/metal-rig.js';
-import { kvipLogLines } from './kvip-log.js';
+import { kvipLogLines } from '../src/demo/kvip-log.js';
 import { round, summary, table } from './stats.js';
 
 type Kind = 'crash' | 'graceful' | 'graceful-unassign';

@@ -5,6 +5,7 @@ const code = await run(process.argv.slice(2), {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
   env: process.env,
+  tty: process.stdout.isTTY === true,
 });
 process.exitCode = code;
 // After a clean stop everything kvip owns is closed; an idle keep-alive socket of the HTTP client must not

@@ -16,6 +16,7 @@ import { addKubeVipOptions, addSchemaOptions, kubeVipFlags, rawInput } from './o
 import { runStart } from '../service/run.js';
 import { checkFormat, formatReport, runChecks } from '../check/index.js';
 import { VipAddressError } from '../vip/address.js';
+import { demoRefusal, runDemo, type DemoOptions } from '../demo/demo.js';
 import { runStatus, type StatusFormat } from '../status/read.js';
 
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
@@ -24,6 +25,8 @@ export interface Io {
   out: (text: string) => void;
   err: (text: string) => void;
   env: NodeJS.ProcessEnv;
+  /** stdout is a terminal (`kvip demo` draws live, in color). */
+  tty?: boolean;
   /** Resolves when `kvip start` should stop; default: SIGTERM or SIGINT. */
   stopSignal?: Promise<string>;
 }
@@ -153,6 +156,23 @@ function buildProgram(io: Io): Command {
       const rows = await runChecks(load(this, RUNTIME_KEYS, 'check'), io.env);
       io.out(formatReport(rows, format));
       if (rows.some((r) => !r.ok)) throw new ExitRequest(EXIT_USAGE);
+    });
+  program
+    .command('demo')
+    .description(
+      'run a three-node cluster in network namespaces, fail the leader twice, show the outages (root)',
+    )
+    .option('--mode <mode>', 'arp, or bgp (with BIRD 2 as the router); packet is not in this build', 'arp')
+    .option('--keep', 'leave the cluster running at the end, for exploring (prints how to clean up)', false)
+    .action(async function (this: Command) {
+      const o = this.opts<DemoOptions>();
+      const refusal = demoRefusal(o);
+      if (refusal !== undefined) {
+        io.err(`kvip demo: ${refusal}\n`);
+        throw new ExitRequest(EXIT_USAGE);
+      }
+      const code = await runDemo(o, { out: io.out, err: io.err, tty: io.tty === true, env: io.env });
+      if (code !== EXIT_OK) throw new ExitRequest(code);
     });
   return program;
 }

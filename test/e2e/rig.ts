@@ -1,13 +1,14 @@
 // A control-plane cluster on one machine, in network namespaces: a bridge, N nodes (eth0 on the bridge), the
-// fake kube-apiserver and a client. Laid out like kubeadm: every node has its own API server on
-// 127.0.0.1:6443 (a forwarder to the fake), its kubeconfig (<node>/admin.conf) names the VIP as the server,
-// and the serving certificate carries the kubernetes names and the VIP but no loopback address. Each node runs the real built CLI (`kvip start`) or keepalived, and a UDP
-// responder; the client probes the VIP every 2 ms; `ip monitor` on every node records each VIP add/delete.
-// Everything is named with a per-run tag and torn down in destroy() (and at process exit).
+// fake kube-apiserver and a client; what runs there, and how, is shared with `kvip demo` (src/demo). Laid
+// out like kubeadm: every node has its own API server on 127.0.0.1:6443 (a forwarder to the fake), its
+// kubeconfig (<node>/admin.conf) names the VIP as the server, and the serving certificate carries the
+// kubernetes names and the VIP but no loopback address. Each node runs the real built CLI (`kvip start`) or
+// keepalived, and a UDP responder; the client probes the VIP every 2 ms; `ip monitor` on every node records
+// each VIP add/delete. Everything is named with a per-run tag and torn down in destroy() (and at process
+// exit).
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import {
   createWriteStream,
-  mkdirSync,
   mkdtempSync,
   rmSync,
   openSync,
@@ -15,20 +16,34 @@ import {
   readFileSync,
   writeFileSync,
 } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { lineMatching, stdoutLines } from '../../src/demo/children.js';
+import { addBridge, addNamespace, ip, plugIntoBridge } from '../../src/demo/netns.js';
+import { addRouteToClient, buildRouterLinks, routeVia } from '../../src/demo/router.js';
+import {
+  controlSocket,
+  forwarderArgs,
+  kvipStartArgs,
+  leaseApiArgs,
+  leaseHolder,
+  probeArgs,
+  PROBE_READY,
+  READY,
+  responderArgs,
+  writeAdminConf,
+  type ProbeEvent,
+} from '../../src/demo/services.js';
+import { unixRequest } from '../../src/demo/unix-request.js';
+
+export { ip } from '../../src/demo/netns.js';
+export { PROBE_PORT, type ProbeEvent } from '../../src/demo/services.js';
+export { unixRequest } from '../../src/demo/unix-request.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'dist/cli/bin.js');
-const TSX = ['--import', 'tsx'];
-export const PROBE_PORT = 7000;
-
-export function ip(args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
 
 const alive = new Set<string>(); // namespaces to delete at exit if a test dies first
 const running = new Set<ChildProcess>(); // and processes to kill
@@ -49,40 +64,6 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const)
     cleanupAtExit();
     process.exit(130);
   });
-
-/** One JSON request to a fake's control API over its unix socket (reachable from outside its namespace). */
-export function unixRequest(
-  socketPath: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { socketPath, method, path, headers: { 'content-type': 'application/json' } },
-      (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
-
-export interface ProbeEvent {
-  type: 'ready' | 'first' | 'gap' | 'switch' | 'tick';
-  t: number;
-  node?: string;
-  from?: number | string;
-  to?: number | string;
-  ms?: number;
-  before?: string;
-  after?: string;
-  lastReply?: number;
-  replies?: number;
-}
 
 export interface VipEvent {
   t: number;
@@ -147,16 +128,10 @@ export class Rig {
       rig.build();
       await rig.startApiServer();
       for (const n of rig.nodes) {
-        rig.writeKubeconfig(n);
+        writeAdminConf(rig.dir, n, rig.vip);
         await rig.startLocalApiServer(n);
       }
-      for (const n of rig.nodes)
-        await rig.spawnReady(n, 'responder', [
-          ...TSX,
-          join(ROOT, 'test/e2e/fixtures/responder.ts'),
-          n,
-          String(PROBE_PORT),
-        ]);
+      for (const n of rig.nodes) await rig.spawnReady(n, 'responder', responderArgs(n));
       await rig.startMonitors();
     } catch (err) {
       await rig.destroy();
@@ -167,13 +142,7 @@ export class Rig {
 
   /** `node`'s own API server on 127.0.0.1:6443: a forwarder to the fake. */
   async startLocalApiServer(node: string): Promise<void> {
-    const proxy = await this.spawnReady(node, 'apiserver-proxy', [
-      ...TSX,
-      join(ROOT, 'test/e2e/fixtures/tcp-proxy.ts'),
-      '6443',
-      this.apiAddress,
-      '6443',
-    ]);
+    const proxy = await this.spawnReady(node, 'apiserver-proxy', forwarderArgs(this.apiAddress));
     this.localApiServers.set(node, proxy);
   }
 
@@ -201,56 +170,30 @@ export class Rig {
     const br = this.ns('br');
     const hosts = this.hosts().filter((h) => !(this.router && h === 'cl'));
     for (const h of [br, ...this.hosts().map((h) => this.ns(h))]) {
-      ip(['netns', 'add', h]);
       alive.add(h);
-      ip(['-n', h, 'link', 'set', 'lo', 'up']);
+      addNamespace(h);
     }
-    ip(['-n', br, 'link', 'add', 'br0', 'type', 'bridge']);
-    ip(['-n', br, 'link', 'set', 'br0', 'up']);
+    addBridge(br);
     hosts.forEach((h, i) => {
-      const inner = `${this.tag}i${i}`;
-      const outer = `${this.tag}o${i}`;
-      ip(['link', 'add', inner, 'type', 'veth', 'peer', 'name', outer]);
-      ip(['link', 'set', inner, 'netns', this.ns(h)]);
-      ip(['link', 'set', outer, 'netns', br]);
-      ip(['-n', br, 'link', 'set', outer, 'master', 'br0', 'up']);
-      ip(['-n', this.ns(h), 'link', 'set', inner, 'name', 'eth0']);
       const hostIndex = h === 'rt' ? 1 : h === 'api' ? 2 : h === 'cl' ? 3 : 10 + Number(h.slice(1));
-      const add = ['-n', this.ns(h), 'addr', 'add', this.addr(hostIndex), 'dev', 'eth0'];
-      ip(this.family === 6 ? [...add, 'nodad'] : add);
-      ip(['-n', this.ns(h), 'link', 'set', 'eth0', 'up']);
+      plugIntoBridge(br, this.ns(h), `${this.tag}o${i}`, this.addr(hostIndex));
     });
     if (this.router) this.buildRouter();
   }
 
   /** rt: eth0 on the bridge (198.51.100.1), eth1 to the client (203.0.113.1/28); forwarding, no rp_filter. */
   private buildRouter(): void {
-    const rt = this.ns('rt');
-    const cl = this.ns('cl');
-    ip(['link', 'add', `${this.tag}rc`, 'type', 'veth', 'peer', 'name', `${this.tag}cr`]);
-    ip(['link', 'set', `${this.tag}rc`, 'netns', rt]);
-    ip(['link', 'set', `${this.tag}cr`, 'netns', cl]);
-    ip(['-n', rt, 'link', 'set', `${this.tag}rc`, 'name', 'eth1']);
-    ip(['-n', cl, 'link', 'set', `${this.tag}cr`, 'name', 'eth0']);
-    ip(['-n', rt, 'addr', 'add', '203.0.113.1/28', 'dev', 'eth1']);
-    ip(['-n', cl, 'addr', 'add', '203.0.113.3/28', 'dev', 'eth0']);
-    ip(['-n', rt, 'link', 'set', 'eth1', 'up']);
-    ip(['-n', cl, 'link', 'set', 'eth0', 'up']);
-    // The client reaches the VIP, and only the VIP, through the router; the nodes answer it the same way.
-    ip(['-n', cl, 'route', 'add', `${this.vip}/32`, 'via', '203.0.113.1']);
-    for (const n of this.nodes)
-      ip(['-n', this.ns(n), 'route', 'add', '203.0.113.0/28', 'via', '198.51.100.1']);
-    for (const h of [rt, ...this.nodes.map((n) => this.ns(n))])
-      for (const key of ['net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0'])
-        execFileSync('ip', ['netns', 'exec', h, 'sysctl', '-qw', key], { stdio: 'ignore' });
-    execFileSync('ip', ['netns', 'exec', rt, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'], { stdio: 'ignore' });
+    buildRouterLinks(
+      this.ns('rt'),
+      this.ns('cl'),
+      this.nodes.map((n) => this.ns(n)),
+      this.vip,
+    );
   }
 
   /** The router's next hop for the VIP ('' when it has no route: nobody gets the traffic). */
   routeVia(): string {
-    const out = ip(['-n', this.ns('rt'), '-j', 'route', 'show', `${this.vip}/32`]);
-    const [r] = JSON.parse(out || '[]') as { gateway?: string }[];
-    return r?.gateway ?? '';
+    return routeVia(this.ns('rt'), this.vip);
   }
 
   /** Point the router's route for the VIP at `gateway`, or remove it (''). */
@@ -292,49 +235,20 @@ export class Rig {
     return child;
   }
 
-  spawnReady(
-    host: string,
-    logName: string,
-    args: string[],
-    marker = /^(ready|listening)/,
-  ): Promise<ChildProcess> {
+  async spawnReady(host: string, logName: string, args: string[], marker = READY): Promise<ChildProcess> {
     const child = this.spawnIn(host, `${host}-${logName}`, args);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${logName} on ${host} did not start`)), 20000);
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        if (marker.test(line)) {
-          clearTimeout(timer);
-          resolve(child);
-        }
-      });
-      child.once('exit', (code) => reject(new Error(`${logName} on ${host} exited with ${code}`)));
-    });
+    await lineMatching(child, marker, `${logName} on ${host}`);
+    return child;
   }
 
   private async startApiServer(): Promise<void> {
-    const host = this.apiAddress;
-    await this.spawnReady(
-      'api',
-      'apiserver',
-      [
-        ...TSX,
-        join(ROOT, 'src/lease-api/main.ts'),
-        '--host',
-        host,
-        '--port',
-        '6443',
-        '--tls',
-        '--san',
-        this.vip,
-        '--clients',
-        this.nodes.join(','),
-        '--kubeconfig-dir',
-        this.dir,
-        '--control-socket',
-        join(this.dir, 'control.sock'),
-      ],
-      /^listening/,
-    );
+    const args = leaseApiArgs({
+      host: this.apiAddress,
+      sans: [this.vip],
+      clients: this.nodes,
+      dir: this.dir,
+    });
+    await this.spawnReady('api', 'apiserver', args, /^listening/);
   }
 
   private async startMonitors(): Promise<void> {
@@ -372,15 +286,6 @@ export class Rig {
     return join(this.dir, node, 'admin.conf');
   }
 
-  private writeKubeconfig(node: string): void {
-    const issued = readFileSync(join(this.dir, `${node}.kubeconfig`), 'utf8');
-    const vip = this.family === 6 ? `[${this.vip}]` : this.vip;
-    mkdirSync(join(this.dir, node), { recursive: true });
-    writeFileSync(this.kubeconfig(node), issued.replace(/server: \S+/, `server: https://${vip}:6443`), {
-      mode: 0o600,
-    });
-  }
-
   /** Starts `kvip start` on `node` (the built CLI, as the static pod runs it). */
   startKvip(
     node: string,
@@ -390,22 +295,13 @@ export class Rig {
   ): ChildProcess {
     const args = [
       BIN,
-      'start',
-      '--vip',
-      this.vip,
-      '--interface',
-      this.router ? 'lo' : 'eth0',
-      '--leaderElection',
-      '--nodeName',
-      node,
-      '--k8sConfigPath',
-      this.kubeconfig(node),
-      '--leaseDuration',
-      String(lease.ld),
-      '--leaseRenewDuration',
-      String(lease.rd),
-      '--leaseRetry',
-      String(lease.rp),
+      ...kvipStartArgs({
+        node,
+        vip: this.vip,
+        interface: this.router ? 'lo' : 'eth0',
+        kubeconfig: this.kubeconfig(node),
+        lease,
+      }),
       ...extra,
     ];
     const run = (this.runs.get(node) ?? 0) + 1;
@@ -505,13 +401,8 @@ export class Rig {
   }
 
   async startProbe(intervalMs = 2): Promise<void> {
-    const child = await this.spawnReady(
-      'cl',
-      'probe',
-      [...TSX, join(ROOT, 'test/e2e/fixtures/probe.ts'), this.vip, String(PROBE_PORT), String(intervalMs)],
-      /"type":"ready"/,
-    );
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    const child = await this.spawnReady('cl', 'probe', probeArgs(this.vip, intervalMs), PROBE_READY);
+    stdoutLines(child).on('line', (line) => {
       try {
         this.probeEvents.push(JSON.parse(line) as ProbeEvent);
       } catch {
@@ -619,10 +510,8 @@ export class Rig {
   }
 
   /** The Lease as the fake API server holds it (holderIdentity), or '' if there is none. */
-  async leaseHolder(): Promise<string> {
-    const r = await this.control('GET', '/_fake/leases/kube-system/plndr-cp-lock');
-    if (r.status !== 200) return '';
-    return (JSON.parse(r.body) as { spec?: { holderIdentity?: string } }).spec?.holderIdentity ?? '';
+  leaseHolder(): Promise<string> {
+    return leaseHolder(this.dir);
   }
 
   linkDown(node: string): void {
@@ -632,7 +521,7 @@ export class Rig {
   linkUp(node: string): void {
     ip(['-n', this.ns(node), 'link', 'set', 'eth0', 'up']);
     // A link that went down took its routes with it: the way back to the client, in the router rig.
-    if (this.router) ip(['-n', this.ns(node), 'route', 'replace', '203.0.113.0/28', 'via', '198.51.100.1']);
+    if (this.router) addRouteToClient(this.ns(node));
   }
 
   deleteVip(node: string): void {
@@ -641,7 +530,7 @@ export class Rig {
 
   /** The fake apiserver's control API, over its unix socket. */
   control(method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
-    return unixRequest(join(this.dir, 'control.sock'), method, path, body);
+    return unixRequest(controlSocket(this.dir), method, path, body);
   }
 
   async waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {

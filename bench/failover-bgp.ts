@@ -52,16 +52,8 @@ async function trial(b: BgpRig, kind: Kind, lease: Lease): Promise<Trial> {
   if (kind === 'node-crash') b.rig.linkDown(old);
   if (kind === 'graceful') void b.rig.stopKvip(old, 'SIGTERM');
   else await b.rig.stopKvip(old, 'SIGKILL');
-  let next = '';
-  await b.rig.waitFor(
-    () =>
-      b.rig.probeEvents.some(
-        (e) => e.type === 'switch' && e.t > t0 && e.to !== old && (next = String(e.to)) !== '',
-      ),
-    120000,
-    'another node to answer',
-  );
-  const sw = b.rig.probeEvents.find((e) => e.type === 'switch' && e.t > t0 && e.to === next);
+  const sw = await b.rig.switchedFrom(old, t0, 120000);
+  const next = String(sw.to);
   await sleep(300);
   const lines = logLines(b, next).filter((l) => l.t >= t0 - 50);
   const led = lines.find((l) => /^this node is leader/.test(l.msg));

@@ -61,16 +61,8 @@ async function trial(m: MetalRig, kind: Kind, lease: Lease, env: Record<string, 
     m.rig.linkDown(old);
     await m.rig.stopKvip(old, 'SIGKILL');
   } else void m.rig.stopKvip(old, 'SIGTERM');
-  let next = '';
-  await m.rig.waitFor(
-    () =>
-      m.rig.probeEvents.some(
-        (e) => e.type === 'switch' && e.t > t0 && e.to !== old && (next = String(e.to)) !== '',
-      ),
-    60000,
-    'another node to answer',
-  );
-  const sw = m.rig.probeEvents.find((e) => e.type === 'switch' && e.t > t0 && e.to === next);
+  const sw = await m.rig.switchedFrom(old, t0, 60000);
+  const next = String(sw.to);
   await sleep(300);
   const led = logLines(m, next, /^this node is leader/).filter((l) => l.t >= t0 - 50);
   const assigned = logLines(m, next, /^the Elastic IP is assigned/).filter((l) => l.t >= t0 - 50);

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Rig, type ProbeEvent } from '../test/e2e/rig.js';
+import { Rig } from '../test/e2e/rig.js';
 import { fmt, round, summary, table } from './stats.js';
 import { packetMain } from './failover-packet.js';
 import { bgpMain } from './failover-bgp.js';
@@ -61,17 +61,10 @@ async function trial(rig: Rig, system: System, kind: 'crash' | 'graceful'): Prom
   } else {
     void rig.stopKvip(holder, 'SIGTERM');
   }
-  let switched: ProbeEvent | undefined;
-  await rig.waitFor(
-    () =>
-      (switched = rig.probeEvents.find((e) => e.type === 'switch' && e.t > t0 && e.to !== holder)) !==
-      undefined,
-    60000,
-    'another node to answer',
-  );
+  const switched = await rig.switchedFrom(holder, t0, 60000);
   await sleep(500); // late `ip monitor` events
   const dead = kind === 'crash' ? new Map([[holder, t0]]) : undefined;
-  const result = { outageMs: switched!.ms ?? NaN, dualMs: rig.dualHolderMs(t0, dead) };
+  const result = { outageMs: switched.ms ?? NaN, dualMs: rig.dualHolderMs(t0, dead) };
   if (kind === 'crash') {
     rig.linkUp(holder);
     if (!system.cleansStale && rig.holders().includes(holder)) rig.deleteVip(holder);

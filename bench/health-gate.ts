@@ -6,7 +6,6 @@
 // the API server comes back; the VIP must stay where it is (counted as "came back" if not).
 import { parseArgs } from 'node:util';
 import { createModeRig, messages, until, type ModeName, type ModeRig } from '../test/e2e/modes.js';
-import type { ProbeEvent } from '../test/e2e/rig.js';
 import { fmt, round, summary, table } from './stats.js';
 
 const LEASE = { ld: 5, rd: 3, rp: 1 };
@@ -38,14 +37,7 @@ async function trial(m: ModeRig): Promise<Trial> {
   await sleep(500 + Math.random() * 1000); // a random phase against the check period
   const t0 = Date.now();
   await rig.stopLocalApiServer(leader);
-  let switched: ProbeEvent | undefined;
-  await rig.waitFor(
-    () =>
-      (switched = rig.probeEvents.find((e) => e.type === 'switch' && e.t > t0 && e.to !== leader)) !==
-      undefined,
-    60000,
-    'another node to answer',
-  );
+  const switched = await rig.switchedFrom(leader, t0, 60000);
   const next = await leaderServing(m);
   const passes = () => messages(rig, leader).filter((l) => l.startsWith('the health check passes (')).length;
   const before = passes();
@@ -53,7 +45,7 @@ async function trial(m: ModeRig): Promise<Trial> {
   await until('the old leader healthy again', async () => (passes() > before ? true : undefined), 60000);
   await sleep(2 * LEASE.ld * 1000);
   const cameBack = (await m.servedBy()) !== next || (await rig.leaseHolder()) !== next;
-  return { moveMs: switched!.t - t0, outageMs: switched!.ms ?? NaN, cameBack };
+  return { moveMs: switched.t - t0, outageMs: switched.ms ?? NaN, cameBack };
 }
 
 async function runMode(name: ModeName, trials: number): Promise<Trial[]> {

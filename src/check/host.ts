@@ -4,12 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Config } from '../config/index.js';
-import {
-  CAP_NET_ADMIN,
-  CAP_NET_RAW,
-  missingCapabilities,
-  raiseCapabilities,
-} from '../service/capabilities.js';
+import { missingCapabilities, neededCapabilities, raiseCapabilities } from '../service/capabilities.js';
 import { ipv4Label, type AddressManager, type LinkInfo } from '../vip/address.js';
 import { notChecked, type CheckRow } from './row.js';
 
@@ -31,13 +26,6 @@ export function vipOnEveryNode(config: Config): boolean {
 }
 
 /** What kvip start checks for: NET_ADMIN (addresses, routes), and NET_RAW for ARP / NA frames. */
-export function neededCapabilities(config: Config): { name: string; bit: number }[] {
-  return [
-    { name: 'NET_ADMIN', bit: CAP_NET_ADMIN },
-    ...(config.arp ? [{ name: 'NET_RAW', bit: CAP_NET_RAW }] : []),
-  ];
-}
-
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 async function interfaceRow(

@@ -3,8 +3,6 @@
 // nothing outside the process (an API server outage, a failing health check) ever makes it fail, so a
 // kubelet never restarts kvip for what a restart cannot fix. Readiness needs the service to run and the
 // health gate, if there is one, to be open.
-import type { ServiceObserver } from '../service/observer.js';
-
 export interface Verdict {
   ok: boolean;
   /** One line, no newline. */
@@ -20,12 +18,10 @@ export interface GateView {
   closedReason(): string;
 }
 
-export class Health implements ServiceObserver {
+export class Health {
   private phase: Phase = 'starting';
   private fatal = '';
-  /** No gateChanged yet: there is no gate, or it has said nothing; either way nothing holds leadership back. */
-  private gate = { open: true, detail: '' };
-  /** The gate itself, once known: read live, so its state before the first change counts too. */
+  /** The gate itself, when there is one: read live, so its state before its first change counts too. */
   private gateView: GateView | undefined;
 
   /** The preflight checks passed and the service runs. */
@@ -42,10 +38,6 @@ export class Health implements ServiceObserver {
   failed(message: string): void {
     this.phase = 'failed';
     this.fatal = oneLine(message);
-  }
-
-  gateChanged(open: boolean, detail: string): void {
-    this.gate = { open, detail: oneLine(detail) };
   }
 
   /** Read the gate itself from now on (it is closed from its start until a first check passes). */
@@ -68,8 +60,11 @@ export class Health implements ServiceObserver {
         return { ok: false, line: `fatal error: ${this.fatal}` };
       case 'running': {
         const view = this.gateView;
-        const gate = view ? { open: view.isOpen(), detail: oneLine(view.closedReason()) } : this.gate;
-        if (!gate.open) return { ok: false, line: `the health check fails: ${gate.detail || 'no detail'}` };
+        if (view && !view.isOpen())
+          return {
+            ok: false,
+            line: `the health check fails: ${oneLine(view.closedReason()) || 'no detail'}`,
+          };
         return { ok: true, line: 'ok' };
       }
     }

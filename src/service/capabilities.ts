@@ -6,7 +6,20 @@ import { loadNative } from '../native/index.js';
 export const CAP_NET_ADMIN = 12;
 export const CAP_NET_RAW = 13;
 
-export function missingCapabilities(needed: { name: string; bit: number }[], status?: string): string[] {
+export interface Capability {
+  name: string;
+  bit: number;
+}
+
+/** What `kvip start` needs: NET_ADMIN for addresses and routes, and NET_RAW for gratuitous ARP / NA. */
+export function neededCapabilities(config: { arp: boolean }): Capability[] {
+  return [
+    { name: 'NET_ADMIN', bit: CAP_NET_ADMIN },
+    ...(config.arp ? [{ name: 'NET_RAW', bit: CAP_NET_RAW }] : []),
+  ];
+}
+
+export function missingCapabilities(needed: Capability[], status?: string): string[] {
   let text = status;
   if (text === undefined) {
     try {

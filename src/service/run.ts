@@ -12,7 +12,7 @@ import { removeStaleVip } from '../vip/stale.js';
 import { preparePacket, type PacketSetup } from '../packet/setup.js';
 import { buildProvider } from './providers.js';
 import { leaseIdentity } from './identity.js';
-import { CAP_NET_ADMIN, CAP_NET_RAW, missingCapabilities, raiseCapabilities } from './capabilities.js';
+import { missingCapabilities, neededCapabilities, raiseCapabilities } from './capabilities.js';
 import { createLogger, type Logger } from '../log.js';
 import { VipService, withTimeout } from './service.js';
 import { prepareElection } from './election.js';
@@ -44,10 +44,7 @@ function ipv6Disabled(ifname: string): boolean {
 
 export async function runStart(config: Config, io: RunIo): Promise<number> {
   const log = io.log ?? createLogger(config.logLevel);
-  const needed = [
-    { name: 'NET_ADMIN', bit: CAP_NET_ADMIN },
-    ...(config.arp ? [{ name: 'NET_RAW', bit: CAP_NET_RAW }] : []),
-  ];
+  const needed = neededCapabilities(config);
   raiseCapabilities(needed);
   const missing = missingCapabilities(needed);
   if (missing.length > 0)
@@ -119,7 +116,7 @@ export async function runStart(config: Config, io: RunIo): Promise<number> {
     io.env,
   );
   // Who is told what the service does (metrics, Kubernetes Events); none of them is on the VIP path.
-  const observers: ServiceObserver[] = [status.metrics, status.health];
+  const observers: ServiceObserver[] = [status.metrics];
   // Events go over the elector's connection: only with --leaderElection is there one.
   const events = election && createEventRecorder(config, leaseIdentity(config), election.kube, io.env, log);
   if (events) observers.push(events);

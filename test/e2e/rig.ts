@@ -533,6 +533,18 @@ export class Rig {
     return unixRequest(controlSocket(this.dir), method, path, body);
   }
 
+  /** The client's first switch, after `since`, to a node other than `from`: who answers now and the outage. */
+  async switchedFrom(from: string, since: number, ms: number): Promise<ProbeEvent> {
+    let found: ProbeEvent | undefined;
+    const switched = (e: ProbeEvent) => e.type === 'switch' && e.t > since && e.to !== from;
+    await this.waitFor(
+      () => (found = this.probeEvents.find(switched)) !== undefined,
+      ms,
+      'another node to answer',
+    );
+    return found!;
+  }
+
   async waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
     const end = Date.now() + ms;
     while (!cond()) {

@@ -82,6 +82,8 @@ describe('paths', () => {
 describe('/healthz and /readyz follow the state of kvip start', () => {
   it('starting -> running -> gate closed -> open -> stopping', async () => {
     const { get, health } = await open();
+    const gate = { open: true, reason: '' };
+    health.readGate({ isOpen: () => gate.open, closedReason: () => gate.reason });
     const both = async () => {
       const [live, ready] = await Promise.all([get('/healthz'), get('/readyz')]);
       return { live: `${live.status} ${live.body}`, ready: `${ready.status} ${ready.body}` };
@@ -90,16 +92,15 @@ describe('/healthz and /readyz follow the state of kvip start', () => {
       live: '200 ok\n',
       ready: '503 starting: the start-up checks have not finished\n',
     });
-    health.gateChanged(true, 'ok');
     expect((await both()).ready).toBe('503 starting: the start-up checks have not finished\n');
     health.serviceStarted();
     expect(await both()).toEqual({ live: '200 ok\n', ready: '200 ok\n' });
-    health.gateChanged(false, 'GET https://127.0.0.1:6443/livez:\nconnection refused');
+    Object.assign(gate, { open: false, reason: 'GET https://127.0.0.1:6443/livez:\nconnection refused' });
     expect(await both()).toEqual({
       live: '200 ok\n',
       ready: '503 the health check fails: GET https://127.0.0.1:6443/livez: connection refused\n',
     });
-    health.gateChanged(true, 'ok');
+    Object.assign(gate, { open: true, reason: '' });
     expect((await both()).ready).toBe('200 ok\n');
     health.stopping();
     expect(await both()).toEqual({ live: '200 ok\n', ready: '503 stopping: kvip is shutting down\n' });

@@ -33,9 +33,19 @@
 //
 // The elector knows nothing of VIPs: it reports started leading, stopped leading and new leader.
 import { LeaseConflictError, LeaseForbiddenError } from './errors.js';
-import { sleep } from './clock.js';
-import { JITTER_FACTOR, leaseTimingProblem } from './timing.js';
+import { linkedController, sleep, withDeadline } from './clock.js';
+import { JITTER_FACTOR } from './timing.js';
 import { KeptWatch } from './lease-watch.js';
+import {
+  validateElectorConfig,
+  type ElectorCallbacks,
+  type ElectorConfig,
+  type ElectorDeps,
+} from './elector-config.js';
+import { ObservedLease } from './observed-lease.js';
+import { SentStamps } from './sent-stamps.js';
+import { SlowRenewalWarning } from './slow-renewal.js';
+import { releaseLease } from './release.js';
 import type {
   Clock,
   LeadershipGate,
@@ -47,91 +57,9 @@ import type {
 } from './types.js';
 import type { Logger } from '../log.js';
 
-export interface ElectorConfig {
-  identity: string;
-  leaseDurationMs: number;
-  renewDeadlineMs: number;
-  retryPeriodMs: number;
-  /** Watch the lease as a follower (when the store can). */
-  watch: boolean;
-}
-
-export interface ElectorCallbacks {
-  /**
-   * `previousRecordAgeMs`: how long ago (local monotonic time) the record this node replaced was last seen to
-   * change, i.e. the previous holder's last renewal or its release as observed here; undefined when there was
-   * no record (the lease was created). What a failover took, as this node saw it, starts there.
-   */
-  onStartedLeading(previousRecordAgeMs?: number): void | Promise<void>;
-  /**
-   * Awaited on stop() before the lease is released, so whatever the leader held is let go first. `reason`
-   * is one line: "shutdown", the resignation's reason, or why leadership was lost.
-   */
-  onStoppedLeading(reason: string): void | Promise<void>;
-  onNewLeader(identity: string): void;
-  /** The election loop itself failed (a bug): nothing will be elected any more; the caller should exit. */
-  onFatal?(err: unknown): void;
-  /** A renewal by the leader succeeded, `latencyMs` after it was sent (for metrics; must return at once). */
-  onRenewed?(latencyMs: number): void;
-}
-
-export interface ElectorDeps {
-  store: LeaseStore;
-  clock: Clock;
-  callbacks: ElectorCallbacks;
-  random?: () => number;
-  log?: Logger;
-  /** No attempt to lead while it is closed (see LeadershipGate). */
-  gate?: LeadershipGate;
-}
-
-export class ElectionConfigError extends Error {
-  override name = 'ElectionConfigError';
-}
-
-export function validateElectorConfig(c: ElectorConfig): void {
-  if (c.identity.trim() === '')
-    throw new ElectionConfigError('the lease identity (node name) must not be empty');
-  if (!(c.leaseDurationMs >= 1000) || c.leaseDurationMs % 1000 !== 0)
-    throw new ElectionConfigError('leaseDuration must be whole seconds >= 1 (it is written to the Lease)');
-  const problem = leaseTimingProblem(c);
-  if (problem) throw new ElectionConfigError(problem);
-}
-
 type Attempt = 'acquired' | 'held' | 'failed';
 
 const NO_LOG: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
-/** Remember the renewTime of this many recent writes: enough for every request that can be in flight. */
-const SENT_STAMPS = 16;
-
-/**
- * An AbortController that also aborts when `parent` does. Unlike AbortSignal.any, the link is removed by
- * dispose(): AbortSignal.any on a process-long signal leaks a little memory every call on Node 20.
- */
-function linkedController(parent: AbortSignal): { controller: AbortController; dispose: () => void } {
-  const controller = new AbortController();
-  const onAbort = () => controller.abort(parent.reason);
-  if (parent.aborted) onAbort();
-  else parent.addEventListener('abort', onAbort, { once: true });
-  return { controller, dispose: () => parent.removeEventListener('abort', onAbort) };
-}
-
-function sameRecord(a: LeaseRecord, b: LeaseRecord): boolean {
-  return (
-    a.holderIdentity === b.holderIdentity &&
-    a.leaseDurationSeconds === b.leaseDurationSeconds &&
-    a.acquireTime.getTime() === b.acquireTime.getTime() &&
-    a.renewTime.getTime() === b.renewTime.getTime() &&
-    a.leaseTransitions === b.leaseTransitions
-  );
-}
-
-/** resourceVersions are opaque, but etcd-backed ones are increasing integers: use that to drop stale events. */
-function olderOrSame(candidate: string, current: string | null): boolean {
-  if (current === null || !/^\d+$/.test(candidate) || !/^\d+$/.test(current)) return false;
-  return BigInt(candidate) <= BigInt(current);
-}
 
 export class Elector {
   private readonly cfg: ElectorConfig;
@@ -145,12 +73,7 @@ export class Elector {
   /** Wakes a candidate waiting for the gate to open (set only while it waits). */
   private wakeGate: (() => void) | null = null;
 
-  private observed: LeaseRecord | null = null;
-  private observedVersion: string | null = null;
-  /** Local monotonic time at which `observed` last changed. */
-  private observedTime = 0;
-  /** observedTime of the record before `observed` (null: there was none): for onStartedLeading. */
-  private previousObservedTime: number | null = null;
+  private readonly seen = new ObservedLease();
   private reportedLeader = '';
   private leading = false;
   /** Monotonic time the last successful acquire/renew request was sent: the leader's own deadline anchor. */
@@ -169,8 +92,8 @@ export class Elector {
   private wakeFollower: ((free: boolean) => void) | null = null;
   private lastFailure = '';
 
-  /** renewTime (ms) of the last records this process sent: what makes a record naming it its own. */
-  private readonly sentStamps: number[] = [];
+  /** What makes a record naming this identity this process's own. */
+  private readonly sent = new SentStamps();
   /** Lost at the deadline: the own record counts as someone else's until it expires as observed here. */
   private standingDown = false;
   /** Resigned: no attempt before this monotonic time. */
@@ -180,7 +103,7 @@ export class Elector {
   /** Records naming this identity that this process did not write, seen so far. */
   private foreignSeen = 0;
   private renewLatency = 0;
-  private slowWarned = false;
+  private readonly slowRenewal: SlowRenewalWarning;
 
   constructor(config: ElectorConfig, deps: ElectorDeps) {
     validateElectorConfig(config);
@@ -191,6 +114,7 @@ export class Elector {
     this.random = deps.random ?? Math.random;
     this.log = deps.log ?? NO_LOG;
     this.gate = deps.gate;
+    this.slowRenewal = new SlowRenewalWarning(config.renewDeadlineMs, deps.store.description, this.log);
   }
 
   isLeader(): boolean {
@@ -204,7 +128,7 @@ export class Elector {
 
   /** The holder this elector last observed ('' if none). */
   leader(): string {
-    return this.observed?.holderIdentity ?? '';
+    return this.seen.record?.holderIdentity ?? '';
   }
 
   start(): void {
@@ -328,8 +252,11 @@ export class Elector {
       const sentAt = this.clock.now();
       // client-go's acquire has no per-attempt timeout; a hung request must not stall a candidate
       // forever, so each attempt gets RenewDeadline.
-      const result = await this.withDeadline(this.cfg.renewDeadlineMs, (signal) =>
-        this.tryAcquireOrRenew(signal),
+      const result = await withDeadline(
+        this.clock,
+        this.cfg.renewDeadlineMs,
+        this.stopController.signal,
+        (signal) => this.tryAcquireOrRenew(signal),
       );
       this.reportTransition();
       if (result === 'acquired' && !this.stopped) {
@@ -362,8 +289,7 @@ export class Elector {
       let target: number;
       if (!held && result === 'held')
         target = this.clock.now(); // released or expired since: go now
-      else if (this.watch?.healthy && result === 'held' && this.observed)
-        target = this.observedTime + this.observed.leaseDurationSeconds * 1000;
+      else if (this.watch?.healthy && result === 'held' && this.seen.record) target = this.seen.expiresAt();
       else target = pollAt;
       const delay = target - this.clock.now();
       if (delay <= 0) return;
@@ -380,7 +306,7 @@ export class Elector {
   }
 
   private observedHeldByOther(): boolean {
-    const o = this.observed;
+    const o = this.seen.record;
     return o !== null && o.holderIdentity !== '' && !this.mayTakeAsOwn(o);
   }
 
@@ -389,12 +315,7 @@ export class Elector {
    * elector is not standing down after a lost deadline.
    */
   private mayTakeAsOwn(record: LeaseRecord): boolean {
-    return record.holderIdentity === this.cfg.identity && this.wrote(record) && !this.standingDown;
-  }
-
-  /** This process sent a record with this renewTime. */
-  private wrote(record: LeaseRecord): boolean {
-    return this.sentStamps.includes(record.renewTime.getTime());
+    return record.holderIdentity === this.cfg.identity && this.sent.wrote(record) && !this.standingDown;
   }
 
   // ---- the leadership gate ------------------------------------------------------------------------
@@ -438,7 +359,7 @@ export class Elector {
       'successfully acquired lease',
     );
     // The last record observed is the one this node just wrote; the one before is what it took over.
-    const previous = this.previousObservedTime;
+    const previous = this.seen.previousTime;
     const age = previous === null ? undefined : this.clock.now() - previous;
     this.invoke('onStartedLeading', () => this.callbacks.onStartedLeading(age));
   }
@@ -486,27 +407,10 @@ export class Elector {
     }
   }
 
-  /**
-   * A renewal that takes more than a third of the renew deadline leaves little room for a retry: say so once
-   * (until it recovers), with what to raise. The latency is kept for metrics.
-   */
   private noteLatency(ms: number): void {
     this.renewLatency = ms;
     if (this.callbacks.onRenewed) this.invoke('onRenewed', () => this.callbacks.onRenewed?.(ms));
-    const slow = ms > this.cfg.renewDeadlineMs / 3;
-    // Warned again only after renewals were well under the threshold (a sixth of RD), not at every crossing.
-    if (ms < this.cfg.renewDeadlineMs / 6) this.slowWarned = false;
-    if (slow && !this.slowWarned)
-      this.log.warn(
-        {
-          lease: this.store.description,
-          latencyMs: Math.round(ms),
-          renewDeadlineMs: this.cfg.renewDeadlineMs,
-        },
-        `renewing the lease took ${Math.round(ms)} ms, more than a third of the renew deadline: the API ` +
-          'server is slow; raise --leaseRenewDuration (vip_renewdeadline) and --leaseDuration (vip_leaseduration)',
-      );
-    if (slow) this.slowWarned = true;
+    this.slowRenewal.note(ms);
   }
 
   /**
@@ -545,14 +449,15 @@ export class Elector {
     // - a leader whose lease is still valid, if what it last saw is its own record (a watch may have shown
     //   it someone else's);
     // - a follower that saw the lease released (holder ""), e.g. through the watch.
-    const seen = this.observed;
+    const seen = this.seen.record;
     const renewing = this.leading && seen !== null && this.mayTakeAsOwn(seen) && this.isLeaseValid();
     const takingReleased = !this.leading && seen?.holderIdentity === '';
-    if (seen && this.observedVersion && (renewing || takingReleased)) {
+    const seenVersion = this.seen.version;
+    if (seen && seenVersion && (renewing || takingReleased)) {
       if (renewing) desired.acquireTime = seen.acquireTime;
       desired.leaseTransitions = seen.leaseTransitions + (renewing ? 0 : 1);
       try {
-        this.observe(await this.store.update(this.stamped(desired), this.observedVersion, signal));
+        this.observe(await this.store.update(this.sent.stamp(desired), seenVersion, signal));
         return 'acquired';
       } catch (err) {
         const what = renewing ? 'optimistic renew failed' : 'taking the released lease failed';
@@ -570,7 +475,7 @@ export class Elector {
     }
     if (current === null) {
       try {
-        this.observe(await this.store.create(this.stamped(desired), signal));
+        this.observe(await this.store.create(this.sent.stamp(desired), signal));
         return 'acquired';
       } catch (err) {
         this.noteFailure('error creating the lease', err);
@@ -592,7 +497,7 @@ export class Elector {
       desired.leaseTransitions = current.record.leaseTransitions + 1;
     }
     try {
-      this.observe(await this.store.update(this.stamped(desired), current.version, signal));
+      this.observe(await this.store.update(this.sent.stamp(desired), current.version, signal));
       return 'acquired';
     } catch (err) {
       this.noteFailure(
@@ -603,31 +508,16 @@ export class Elector {
     }
   }
 
-  /** Remembers the record's renewTime as one this process sent (before sending: it may land unanswered). */
-  private stamped(record: LeaseRecord): LeaseRecord {
-    // Two writes within the same millisecond would share a stamp: move on by one.
-    let ms = record.renewTime.getTime();
-    while (this.sentStamps.includes(ms)) ms++;
-    const stamped = { ...record, renewTime: new Date(ms) };
-    this.sentStamps.push(ms);
-    if (this.sentStamps.length > SENT_STAMPS) this.sentStamps.shift();
-    return stamped;
-  }
-
+  /** Held, by whoever the observed record names, as judged by local monotonic time. */
   private isLeaseValid(): boolean {
-    const o = this.observed;
-    return o !== null && this.observedTime + o.leaseDurationSeconds * 1000 > this.clock.now();
+    return this.seen.validAt(this.clock.now());
   }
 
-  /** Record what the store holds; observedTime moves only when the record itself changed. */
+  /** Record what the store holds (the observed time moves only when the record itself changed). */
   private observe(stored: StoredLease): void {
-    this.observedVersion = stored.version;
-    if (this.observed && sameRecord(this.observed, stored.record)) return;
-    this.previousObservedTime = this.observed ? this.observedTime : null;
-    this.observed = stored.record;
-    this.observedTime = this.clock.now();
+    if (!this.seen.see(stored, this.clock.now())) return;
     const r = stored.record;
-    if (r.holderIdentity === this.cfg.identity && !this.wrote(r)) this.foreignRenewal();
+    if (r.holderIdentity === this.cfg.identity && !this.sent.wrote(r)) this.foreignRenewal();
   }
 
   /**
@@ -638,7 +528,7 @@ export class Elector {
   private foreignRenewal(): void {
     this.foreignSeen++;
     if (this.leading) this.loseLeadership('another process renewed the lease under this identity');
-    const clash = this.sentStamps.length > 0 || this.foreignSeen > 1;
+    const clash = this.sent.any() || this.foreignSeen > 1;
     const now = this.clock.now();
     if (!clash) {
       this.log.info(
@@ -657,7 +547,7 @@ export class Elector {
   }
 
   private reportTransition(): void {
-    const holder = this.observed?.holderIdentity ?? '';
+    const holder = this.seen.record?.holderIdentity ?? '';
     if (holder === '' || holder === this.reportedLeader) return;
     this.reportedLeader = holder;
     this.log.debug({ leader: holder }, 'new leader elected');
@@ -670,46 +560,10 @@ export class Elector {
 
   // ---- release ------------------------------------------------------------------------------------
 
-  /** Give the lease up, but only if the holder *fetched now* is this elector. */
+  /** Give the lease up, but only if the holder *fetched now* is this elector; bounded by RenewDeadline. */
   private async release(): Promise<void> {
-    await this.withDeadline(
-      this.cfg.renewDeadlineMs,
-      async (signal) => {
-        const released = (record: LeaseRecord): LeaseRecord => {
-          const now = this.clock.date();
-          return {
-            holderIdentity: '',
-            leaseDurationSeconds: 1,
-            acquireTime: now,
-            renewTime: now,
-            leaseTransitions: record.leaseTransitions,
-          };
-        };
-        try {
-          // First the version this elector last wrote, without a GET: it only succeeds if the lease is
-          // unchanged since, i.e. still ours. Anything else (409): fetch, and release only if the fetched
-          // holder is this elector (client-go's rule).
-          if (this.observed?.holderIdentity === this.cfg.identity && this.observedVersion) {
-            try {
-              await this.store.update(released(this.observed), this.observedVersion, signal);
-              this.log.info({ lease: this.store.description }, 'released the lease');
-              return;
-            } catch (err) {
-              if (!(err instanceof LeaseConflictError)) throw err;
-            }
-          }
-          const current = await this.store.get(signal);
-          if (!current || current.record.holderIdentity !== this.cfg.identity) return;
-          await this.store.update(released(current.record), current.version, signal);
-          this.log.info({ lease: this.store.description }, 'released the lease');
-        } catch (err) {
-          this.log.warn(
-            { err: String(err) },
-            'failed to release the lease; followers take it when it expires',
-          );
-        }
-      },
-      false,
+    await withDeadline(this.clock, this.cfg.renewDeadlineMs, null, (signal) =>
+      releaseLease(this.store, this.cfg.identity, this.seen, this.clock, signal, this.log),
     );
   }
 
@@ -722,11 +576,11 @@ export class Elector {
       this.clock,
       this.cfg,
       {
-        fromVersion: () => this.observedVersion,
+        fromVersion: () => this.seen.version,
         onHealthChange: () => this.wakeFollower?.(false),
         onEvent: (event) => this.onWatchEvent(event),
         onExpired: () => {
-          this.observedVersion = null;
+          this.seen.version = null;
         },
       },
       this.log,
@@ -738,12 +592,11 @@ export class Elector {
     if (this.stopped) return;
     if (event.type === 'bookmark') return;
     if (event.type === 'deleted') {
-      this.observed = null;
-      this.observedVersion = null;
+      this.seen.forget();
       if (!this.leading) this.wakeFollower?.(true);
       return;
     }
-    if (olderOrSame(event.lease.version, this.observedVersion)) return;
+    if (this.seen.isStale(event.lease.version)) return;
     this.observe(event.lease);
     this.reportTransition();
     if (!this.leading) this.wakeFollower?.(!this.observedHeldByOther());
@@ -754,24 +607,6 @@ export class Elector {
   }
 
   // ---- helpers ------------------------------------------------------------------------------------
-
-  private async withDeadline<T>(
-    ms: number,
-    fn: (signal: AbortSignal) => Promise<T>,
-    linkStop = true,
-  ): Promise<T> {
-    const { controller, dispose } = linkStop
-      ? linkedController(this.stopController.signal)
-      : { controller: new AbortController(), dispose: () => undefined };
-    // The reason names the deadline: it is what a log line shows instead of "This operation was aborted".
-    const timer = this.clock.setTimer(ms, () => controller.abort(new Error(`no answer within ${ms} ms`)));
-    try {
-      return await fn(controller.signal);
-    } finally {
-      timer.cancel();
-      dispose();
-    }
-  }
 
   private noteFailure(what: string, err: unknown): void {
     const message = err instanceof Error ? err.message : String(err);

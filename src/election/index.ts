@@ -1,6 +1,12 @@
-export { Elector, ElectionConfigError, validateElectorConfig } from './elector.js';
+export { Elector } from './elector.js';
+export {
+  ElectionConfigError,
+  validateElectorConfig,
+  type ElectorConfig,
+  type ElectorCallbacks,
+  type ElectorDeps,
+} from './elector-config.js';
 export { JITTER_FACTOR, leaseTimingProblem, type LeaseTiming } from './timing.js';
-export type { ElectorConfig, ElectorCallbacks, ElectorDeps } from './elector.js';
 export { systemClock, sleep } from './clock.js';
 export * from './errors.js';
 export type * from './types.js';

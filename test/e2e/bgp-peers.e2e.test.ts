@@ -19,6 +19,8 @@ import { startRouter, type Router, type RouterKind } from './routers/index.js';
 
 const BIN = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
 const BOUND_MS = 20000;
+/** waitLog waits up to twice BOUND_MS, plus the pair's start: a hang guard above that, not jest's 30 s. */
+const LOG_CASE_TIMEOUT_MS = 3 * BOUND_MS;
 
 interface Case {
   name: string;
@@ -188,27 +190,39 @@ describeNetns('the BGP speaker against gobgpd, BIRD 2 and FRR (netns)', () => {
     },
   );
 
-  it('a peer that is not the AS kvip was told: the log names both ASNs, nothing is announced', async () => {
-    const c = CASES[3] as Case;
-    await startPair(c, { peerAs: 64999 });
-    await waitLog(/the peer is AS 64512, but it is configured as AS 64999/);
-    expect(await (router as Router).routes(4)).toEqual([]);
-  });
+  it(
+    'a peer that is not the AS kvip was told: the log names both ASNs, nothing is announced',
+    async () => {
+      const c = CASES[3] as Case;
+      await startPair(c, { peerAs: 64999 });
+      await waitLog(/the peer is AS 64512, but it is configured as AS 64999/);
+      expect(await (router as Router).routes(4)).toEqual([]);
+    },
+    LOG_CASE_TIMEOUT_MS,
+  );
 
-  it('a router that expects another AS: its Bad Peer AS NOTIFICATION is logged by name', async () => {
-    const c = CASES[6] as Case;
-    await startPair(c, {}, { as: 64999 });
-    await waitLog(/Bad Peer AS \(2\/2\)/);
-    expect(await (router as Router).routes(4)).toEqual([]);
-  });
+  it(
+    'a router that expects another AS: its Bad Peer AS NOTIFICATION is logged by name',
+    async () => {
+      const c = CASES[6] as Case;
+      await startPair(c, {}, { as: 64999 });
+      await waitLog(/Bad Peer AS \(2\/2\)/);
+      expect(await (router as Router).routes(4)).toEqual([]);
+    },
+    LOG_CASE_TIMEOUT_MS,
+  );
 
-  it('a wrong TCP MD5 password: the log says the connection gets no answer and to check the password', async () => {
-    const c = CASES[0] as Case;
-    await startPair({ ...c, password: 'the-right-key' }, { password: 'a-wrong-key' });
-    await waitLog(/no TCP connection to 198\.51\.100\.1:179: with a TCP MD5 password set/);
-    expect(await (router as Router).routes(4)).toEqual([]);
-    expect(log()).not.toContain('a-wrong-key');
-  });
+  it(
+    'a wrong TCP MD5 password: the log says the connection gets no answer and to check the password',
+    async () => {
+      const c = CASES[0] as Case;
+      await startPair({ ...c, password: 'the-right-key' }, { password: 'a-wrong-key' });
+      await waitLog(/no TCP connection to 198\.51\.100\.1:179: with a TCP MD5 password set/);
+      expect(await (router as Router).routes(4)).toEqual([]);
+      expect(log()).not.toContain('a-wrong-key');
+    },
+    LOG_CASE_TIMEOUT_MS,
+  );
 
   async function waitLog(re: RegExp): Promise<void> {
     const end = Date.now() + BOUND_MS;

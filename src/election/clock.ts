@@ -1,3 +1,5 @@
+// Time for the elector: the real clock, and the waits and deadlines it measures on whichever clock it is
+// given (a fake one in tests), with the abort-signal plumbing they need.
 import { performance } from 'node:perf_hooks';
 import type { Clock, TimerHandle } from './types.js';
 

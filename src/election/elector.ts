@@ -1,4 +1,6 @@
-// Lease leader election with client-go's semantics (tools/leaderelection/leaderelection.go), in one place.
+// Lease leader election with client-go's semantics (tools/leaderelection/leaderelection.go): the algorithm,
+// in one place. Its parts that are not timing rules sit beside it: what has been observed of the lease
+// (observed-lease.ts), the stamps of this process's own writes (sent-stamps.ts), the release (release.ts).
 //
 // A candidate tries to acquire the lease now, then every RetryPeriod x (1 + rand x 1.2). A leader renews
 // every RetryPeriod; each renew round has one deadline, and when it passes the leader stops believing it
@@ -41,7 +43,7 @@ import {
   type ElectorCallbacks,
   type ElectorConfig,
   type ElectorDeps,
-} from './elector-config.js';
+} from './elector-options.js';
 import { ObservedLease } from './observed-lease.js';
 import { SentStamps } from './sent-stamps.js';
 import { SlowRenewalWarning } from './slow-renewal.js';
@@ -73,7 +75,7 @@ export class Elector {
   /** Wakes a candidate waiting for the gate to open (set only while it waits). */
   private wakeGate: (() => void) | null = null;
 
-  private readonly seen = new ObservedLease();
+  private readonly observed = new ObservedLease();
   private reportedLeader = '';
   private leading = false;
   /** Monotonic time the last successful acquire/renew request was sent: the leader's own deadline anchor. */
@@ -93,7 +95,7 @@ export class Elector {
   private lastFailure = '';
 
   /** What makes a record naming this identity this process's own. */
-  private readonly sent = new SentStamps();
+  private readonly stamps = new SentStamps();
   /** Lost at the deadline: the own record counts as someone else's until it expires as observed here. */
   private standingDown = false;
   /** Resigned: no attempt before this monotonic time. */
@@ -128,7 +130,7 @@ export class Elector {
 
   /** The holder this elector last observed ('' if none). */
   leader(): string {
-    return this.seen.record?.holderIdentity ?? '';
+    return this.observed.record?.holderIdentity ?? '';
   }
 
   start(): void {
@@ -289,7 +291,8 @@ export class Elector {
       let target: number;
       if (!held && result === 'held')
         target = this.clock.now(); // released or expired since: go now
-      else if (this.watch?.healthy && result === 'held' && this.seen.record) target = this.seen.expiresAt();
+      else if (this.watch?.healthy && result === 'held' && this.observed.record)
+        target = this.observed.expiresAt();
       else target = pollAt;
       const delay = target - this.clock.now();
       if (delay <= 0) return;
@@ -306,7 +309,7 @@ export class Elector {
   }
 
   private observedHeldByOther(): boolean {
-    const o = this.seen.record;
+    const o = this.observed.record;
     return o !== null && o.holderIdentity !== '' && !this.mayTakeAsOwn(o);
   }
 
@@ -315,7 +318,7 @@ export class Elector {
    * elector is not standing down after a lost deadline.
    */
   private mayTakeAsOwn(record: LeaseRecord): boolean {
-    return record.holderIdentity === this.cfg.identity && this.sent.wrote(record) && !this.standingDown;
+    return record.holderIdentity === this.cfg.identity && this.stamps.wrote(record) && !this.standingDown;
   }
 
   // ---- the leadership gate ------------------------------------------------------------------------
@@ -359,7 +362,7 @@ export class Elector {
       'successfully acquired lease',
     );
     // The last record observed is the one this node just wrote; the one before is what it took over.
-    const previous = this.seen.previousTime;
+    const previous = this.observed.previousTime;
     const age = previous === null ? undefined : this.clock.now() - previous;
     this.invoke('onStartedLeading', () => this.callbacks.onStartedLeading(age));
   }
@@ -407,6 +410,7 @@ export class Elector {
     }
   }
 
+  /** A renewal took `ms`: kept for metrics (onRenewed), and warned about when the API server is slow. */
   private noteLatency(ms: number): void {
     this.renewLatency = ms;
     if (this.callbacks.onRenewed) this.invoke('onRenewed', () => this.callbacks.onRenewed?.(ms));
@@ -449,15 +453,15 @@ export class Elector {
     // - a leader whose lease is still valid, if what it last saw is its own record (a watch may have shown
     //   it someone else's);
     // - a follower that saw the lease released (holder ""), e.g. through the watch.
-    const seen = this.seen.record;
-    const renewing = this.leading && seen !== null && this.mayTakeAsOwn(seen) && this.isLeaseValid();
-    const takingReleased = !this.leading && seen?.holderIdentity === '';
-    const seenVersion = this.seen.version;
-    if (seen && seenVersion && (renewing || takingReleased)) {
-      if (renewing) desired.acquireTime = seen.acquireTime;
-      desired.leaseTransitions = seen.leaseTransitions + (renewing ? 0 : 1);
+    const last = this.observed.record;
+    const renewing = this.leading && last !== null && this.mayTakeAsOwn(last) && this.isLeaseValid();
+    const takingReleased = !this.leading && last?.holderIdentity === '';
+    const lastVersion = this.observed.version;
+    if (last && lastVersion && (renewing || takingReleased)) {
+      if (renewing) desired.acquireTime = last.acquireTime;
+      desired.leaseTransitions = last.leaseTransitions + (renewing ? 0 : 1);
       try {
-        this.observe(await this.store.update(this.sent.stamp(desired), seenVersion, signal));
+        this.observe(await this.store.update(this.stamps.stamp(desired), lastVersion, signal));
         return 'acquired';
       } catch (err) {
         const what = renewing ? 'optimistic renew failed' : 'taking the released lease failed';
@@ -475,7 +479,7 @@ export class Elector {
     }
     if (current === null) {
       try {
-        this.observe(await this.store.create(this.sent.stamp(desired), signal));
+        this.observe(await this.store.create(this.stamps.stamp(desired), signal));
         return 'acquired';
       } catch (err) {
         this.noteFailure('error creating the lease', err);
@@ -487,7 +491,7 @@ export class Elector {
     const holder = current.record.holderIdentity;
     if (this.standingDown && !this.isLeaseValid()) this.standingDown = false;
     const own = this.mayTakeAsOwn(current.record);
-    // Held by someone else while observedTime + their leaseDuration is still ahead of local now.
+    // Held by someone else while the observed time + their leaseDuration is still ahead of local now.
     if (holder !== '' && !own && this.isLeaseValid()) return 'held';
 
     if (own) {
@@ -497,7 +501,7 @@ export class Elector {
       desired.leaseTransitions = current.record.leaseTransitions + 1;
     }
     try {
-      this.observe(await this.store.update(this.sent.stamp(desired), current.version, signal));
+      this.observe(await this.store.update(this.stamps.stamp(desired), current.version, signal));
       return 'acquired';
     } catch (err) {
       this.noteFailure(
@@ -510,14 +514,14 @@ export class Elector {
 
   /** Held, by whoever the observed record names, as judged by local monotonic time. */
   private isLeaseValid(): boolean {
-    return this.seen.validAt(this.clock.now());
+    return this.observed.validAt(this.clock.now());
   }
 
   /** Record what the store holds (the observed time moves only when the record itself changed). */
   private observe(stored: StoredLease): void {
-    if (!this.seen.see(stored, this.clock.now())) return;
+    if (!this.observed.see(stored, this.clock.now())) return;
     const r = stored.record;
-    if (r.holderIdentity === this.cfg.identity && !this.sent.wrote(r)) this.foreignRenewal();
+    if (r.holderIdentity === this.cfg.identity && !this.stamps.wrote(r)) this.foreignRenewal();
   }
 
   /**
@@ -528,7 +532,7 @@ export class Elector {
   private foreignRenewal(): void {
     this.foreignSeen++;
     if (this.leading) this.loseLeadership('another process renewed the lease under this identity');
-    const clash = this.sent.any() || this.foreignSeen > 1;
+    const clash = this.stamps.hasSent() || this.foreignSeen > 1;
     const now = this.clock.now();
     if (!clash) {
       this.log.info(
@@ -547,7 +551,7 @@ export class Elector {
   }
 
   private reportTransition(): void {
-    const holder = this.seen.record?.holderIdentity ?? '';
+    const holder = this.observed.record?.holderIdentity ?? '';
     if (holder === '' || holder === this.reportedLeader) return;
     this.reportedLeader = holder;
     this.log.debug({ leader: holder }, 'new leader elected');
@@ -562,8 +566,18 @@ export class Elector {
 
   /** Give the lease up, but only if the holder *fetched now* is this elector; bounded by RenewDeadline. */
   private async release(): Promise<void> {
+    // Not tied to the stop signal: on shutdown that has already fired, and the release must still go out.
     await withDeadline(this.clock, this.cfg.renewDeadlineMs, null, (signal) =>
-      releaseLease(this.store, this.cfg.identity, this.seen, this.clock, signal, this.log),
+      releaseLease(
+        {
+          store: this.store,
+          clock: this.clock,
+          log: this.log,
+          identity: this.cfg.identity,
+          last: this.observed,
+        },
+        signal,
+      ),
     );
   }
 
@@ -576,11 +590,11 @@ export class Elector {
       this.clock,
       this.cfg,
       {
-        fromVersion: () => this.seen.version,
+        fromVersion: () => this.observed.version,
         onHealthChange: () => this.wakeFollower?.(false),
         onEvent: (event) => this.onWatchEvent(event),
         onExpired: () => {
-          this.seen.version = null;
+          this.observed.versionExpired();
         },
       },
       this.log,
@@ -592,11 +606,11 @@ export class Elector {
     if (this.stopped) return;
     if (event.type === 'bookmark') return;
     if (event.type === 'deleted') {
-      this.seen.forget();
+      this.observed.forget();
       if (!this.leading) this.wakeFollower?.(true);
       return;
     }
-    if (this.seen.isStale(event.lease.version)) return;
+    if (this.observed.isStale(event.lease.version)) return;
     this.observe(event.lease);
     this.reportTransition();
     if (!this.leading) this.wakeFollower?.(!this.observedHeldByOther());

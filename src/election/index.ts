@@ -5,7 +5,7 @@ export {
   type ElectorConfig,
   type ElectorCallbacks,
   type ElectorDeps,
-} from './elector-config.js';
+} from './elector-options.js';
 export { JITTER_FACTOR, leaseTimingProblem, type LeaseTiming } from './timing.js';
 export { systemClock, sleep } from './clock.js';
 export * from './errors.js';

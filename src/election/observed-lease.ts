@@ -14,38 +14,60 @@ function sameRecord(a: LeaseRecord, b: LeaseRecord): boolean {
 }
 
 export class ObservedLease {
-  record: LeaseRecord | null = null;
+  private current: LeaseRecord | null = null;
+  private currentVersion: string | null = null;
+  private changedAt = 0;
+  private changedBefore: number | null = null;
+
+  /** The record last seen; null before the first, or after the lease was deleted. */
+  get record(): LeaseRecord | null {
+    return this.current;
+  }
+
   /** The resourceVersion last seen; null when unknown (deleted, or the watch's history expired). */
-  version: string | null = null;
+  get version(): string | null {
+    return this.currentVersion;
+  }
+
   /** Local monotonic time at which `record` last changed. */
-  time = 0;
+  get time(): number {
+    return this.changedAt;
+  }
+
   /** `time` of the record before `record` (null: there was none): what a takeover replaced. */
-  previousTime: number | null = null;
+  get previousTime(): number | null {
+    return this.changedBefore;
+  }
 
   /** Note what the store holds at `now`; the time moves only when the record itself changed. Returns that. */
   see(stored: StoredLease, now: number): boolean {
-    this.version = stored.version;
-    if (this.record && sameRecord(this.record, stored.record)) return false;
-    this.previousTime = this.record ? this.time : null;
-    this.record = stored.record;
-    this.time = now;
+    this.currentVersion = stored.version;
+    if (this.current && sameRecord(this.current, stored.record)) return false;
+    this.changedBefore = this.current ? this.changedAt : null;
+    this.current = stored.record;
+    this.changedAt = now;
     return true;
   }
 
   /** The lease was deleted. */
   forget(): void {
-    this.record = null;
-    this.version = null;
+    this.current = null;
+    this.currentVersion = null;
   }
 
-  /** The record is held (by whoever it names) until observed time + its own leaseDuration. */
-  validAt(now: number): boolean {
-    return this.record !== null && this.time + this.record.leaseDurationSeconds * 1000 > now;
+  /** The version seen is gone from the server's history: the next watch starts from the current state. */
+  versionExpired(): void {
+    this.currentVersion = null;
   }
 
-  /** When the observed record expires as seen here (0 with none). */
+  /** When the observed record expires as seen here: its observed time plus its own leaseDuration (0: none). */
   expiresAt(): number {
-    return this.record ? this.time + this.record.leaseDurationSeconds * 1000 : 0;
+    return this.current ? this.changedAt + this.current.leaseDurationSeconds * 1000 : 0;
+  }
+
+  /** The record is held, by whoever it names, until it expires as seen here. */
+  validAt(now: number): boolean {
+    return this.current !== null && this.expiresAt() > now;
   }
 
   /**
@@ -53,8 +75,8 @@ export class ObservedLease {
    * integers, so an event at or below the version already seen is dropped.
    */
   isStale(version: string): boolean {
-    const current = this.version;
-    if (current === null || !/^\d+$/.test(version) || !/^\d+$/.test(current)) return false;
-    return BigInt(version) <= BigInt(current);
+    const seen = this.currentVersion;
+    if (seen === null || !/^\d+$/.test(version) || !/^\d+$/.test(seen)) return false;
+    return BigInt(version) <= BigInt(seen);
   }
 }

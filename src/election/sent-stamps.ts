@@ -25,7 +25,7 @@ export class SentStamps {
   }
 
   /** This process has written at least once. */
-  any(): boolean {
+  hasSent(): boolean {
     return this.stamps.length > 0;
   }
 }

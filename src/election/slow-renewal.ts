@@ -7,7 +7,7 @@ export class SlowRenewalWarning {
 
   constructor(
     private readonly renewDeadlineMs: number,
-    private readonly lease: string,
+    private readonly leaseDescription: string,
     private readonly log: Logger,
   ) {}
 
@@ -18,7 +18,7 @@ export class SlowRenewalWarning {
     if (ms < this.renewDeadlineMs / 6) this.warned = false;
     if (slow && !this.warned)
       this.log.warn(
-        { lease: this.lease, latencyMs: Math.round(ms), renewDeadlineMs: this.renewDeadlineMs },
+        { lease: this.leaseDescription, latencyMs: Math.round(ms), renewDeadlineMs: this.renewDeadlineMs },
         `renewing the lease took ${Math.round(ms)} ms, more than a third of the renew deadline: the API ` +
           'server is slow; raise --leaseRenewDuration (vip_renewdeadline) and --leaseDuration (vip_leaseduration)',
       );

@@ -4,6 +4,8 @@ import {
   Elector,
   validateElectorConfig,
   type LeaseRecord,
+  type StoredLease,
+  type WatchHandlers,
 } from '../../src/election/index.js';
 import { mulberry32, PRESETS, Sim } from './harness.js';
 
@@ -276,6 +278,16 @@ describe('release on stop', () => {
 });
 
 describe('watch-driven takeover', () => {
+  /** a leads over b without latency, then crashes; when it last renewed. */
+  async function leaderCrashes(sim: Sim) {
+    const a = sim.add('a', sim.link(0));
+    const b = sim.add('b', sim.link(0));
+    sim.startAll();
+    await sim.clock.advance(4321);
+    a.clock.kill();
+    return { b, lastRenewal: sim.server.writes.filter((w) => w.client === 'a').at(-1)!.at };
+  }
+
   it('a release is acted on at once, not at the next poll', async () => {
     const sim = new Sim(PRESETS.reference);
     const a = sim.add('a', sim.link(1));
@@ -295,15 +307,44 @@ describe('watch-driven takeover', () => {
 
   it('after a crash, takes over exactly LeaseDuration after the last renewal it saw', async () => {
     const sim = new Sim(PRESETS.reference);
-    const a = sim.add('a', sim.link(0));
-    const b = sim.add('b', sim.link(0));
-    sim.startAll();
-    await sim.clock.advance(4321);
-    a.clock.kill();
-    const lastRenewal = sim.server.writes.filter((w) => w.client === 'a').at(-1)!.at;
+    const { b, lastRenewal } = await leaderCrashes(sim);
     await sim.clock.advanceUntil(() => b.elector.isLeader(), 20000);
     expect(b.events.find((e) => e.event === 'started')!.at).toBe(lastRenewal + LD);
     expect(b.takeovers).toEqual([LD]); // the record it took over last changed at that renewal
+  });
+
+  it('drops a watch event older than the version it has seen: a lagging stream does not delay a takeover', async () => {
+    const sim = new Sim(PRESETS.reference);
+    // b's watch is the server's, with its events kept so that an old one can be delivered again, as a stream
+    // that lags behind the GETs (or replays after a reconnect) would.
+    const client = sim.server.client.bind(sim.server);
+    let handlers: WatchHandlers | undefined;
+    const upserts: StoredLease[] = [];
+    sim.server.client = (name, clock, link) => {
+      const c = client(name, clock, link);
+      if (name !== 'b') return c;
+      return {
+        ...c,
+        watch: (from, h) => {
+          handlers = h;
+          return c.watch!(from, {
+            ...h,
+            onEvent: (e) => {
+              if (e.type === 'upsert') upserts.push(e.lease);
+              h.onEvent(e);
+            },
+          });
+        },
+      };
+    };
+    const { b, lastRenewal } = await leaderCrashes(sim);
+    await sim.clock.advance(2000);
+    const older = upserts.at(-2)!;
+    expect(Number(older.version)).toBeLessThan(Number(upserts.at(-1)!.version));
+    handlers!.onEvent({ type: 'upsert', lease: older });
+    await sim.clock.advanceUntil(() => b.elector.isLeader(), 20000);
+    // Taken over LeaseDuration after the last renewal it saw, not LeaseDuration after the stale event.
+    expect(b.events.find((e) => e.event === 'started')!.at).toBe(lastRenewal + LD);
   });
 
   it('followers send no requests while the watch is healthy', async () => {

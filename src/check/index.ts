@@ -9,10 +9,10 @@ import { checkPacket } from '../packet/check.js';
 import { AddressManager } from '../vip/address.js';
 import { kernelRoutes } from '../vip/routes.js';
 import { bgpPeerRows } from './bgp.js';
-import { hostRows } from './host.js';
+import { hostRows, type HostFacts } from './host.js';
 import { kubeRows } from './kube.js';
 import type { CheckRow } from './row.js';
-import { segmentRow } from './segment.js';
+import { probeSegment, segmentRow, type SegmentFinding } from './segment.js';
 
 export { checkFormat, formatReport, type CheckFormat, type CheckRow } from './row.js';
 
@@ -40,17 +40,24 @@ function routesIfAny(): { routes?: ReturnType<typeof kernelRoutes> } {
 export async function runChecks(config: Config, env: NodeJS.ProcessEnv): Promise<CheckRow[]> {
   const rows = [configRow(config)];
   let addresses: AddressManager | undefined;
+  // The segment row goes where it belongs, but is decided once the Lease has been read (a follower's leader).
+  let segment: { at: number; host: HostFacts; found: SegmentFinding } | undefined;
   try {
     addresses = await AddressManager.open();
     const host = await hostRows(config, addresses);
     rows.push(...host.rows);
-    if (config.mode === 'arp') rows.push(await segmentRow(config, host));
+    if (config.mode === 'arp') {
+      const found = await probeSegment(config, host);
+      segment = { at: rows.push(found.row) - 1, host, found };
+    }
   } catch (err) {
     rows.push({ check: 'interface', ok: false, detail: err instanceof Error ? err.message : String(err) });
   } finally {
     addresses?.close();
   }
-  if (config.leaderElection) rows.push(...(await kubeRows(config, env)));
+  const kube = config.leaderElection ? await kubeRows(config, env) : undefined;
+  if (kube) rows.push(...kube.rows);
+  if (segment) rows[segment.at] = segmentRow(config, segment.host, segment.found, kube?.lease);
   if (config.packet) {
     // With --bgp the Metal part also checks the routes to Metal's peers (reads only).
     rows.push(...(await checkPacket(config, createLogger('silent'), config.bgp ? routesIfAny() : {})));

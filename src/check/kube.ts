@@ -1,11 +1,14 @@
 // `kvip check --leaderElection`: the kubeconfig loads, the API server `kvip start` would talk to answers, the
 // credentials may do what kvip does with its Lease (SelfSubjectAccessReviews: ./access.ts), and this node's
-// API server passes the health check. Reads and reviews only: no Lease is created, taken or changed.
+// API server passes the health check; and the Lease is read, to tell who leads. Reads and reviews only: no
+// Lease is created, taken or changed.
 import type { Config } from '../config/index.js';
 import { leaseEndpoint, type Endpoint } from '../election/endpoint.js';
 import { KubeHttp } from '../election/kube-http.js';
+import { KubeLeaseStore } from '../election/kube-store.js';
 import { loadKubeConfig, type KubeConnection } from '../election/kubeconfig.js';
 import { healthProbeFor, type HealthProbe } from '../health/index.js';
+import { leaseStatus, type LeaseStatus } from '../status/status.js';
 import { VERSION } from '../version.js';
 import {
   CredentialsRefusedError,
@@ -140,7 +143,32 @@ async function healthRow(config: Config, conn: KubeConnection | undefined): Prom
   }
 }
 
-export async function kubeRows(config: Config, env: NodeJS.ProcessEnv): Promise<CheckRow[]> {
+/** The kube rows, and the Lease as read (null: there is none; undefined: it could not be read). */
+export interface KubeFindings {
+  rows: CheckRow[];
+  lease?: LeaseStatus | null;
+}
+
+/** One GET of the Lease, which Lease access allows: who leads, for the rows that depend on it. */
+async function readLease(
+  config: Config,
+  http: KubeHttp,
+  where: string,
+): Promise<LeaseStatus | null | undefined> {
+  const store = new KubeLeaseStore(http, config.namespace, config.leaseName);
+  try {
+    const lease = await bounded(config.renewDeadline * 1000, '--renewDeadline', (signal) =>
+      store.get(signal),
+    );
+    if (!lease) return null;
+    const at = { namespace: config.namespace, name: config.leaseName, apiServer: where };
+    return leaseStatus(at, lease.record, new Date());
+  } catch {
+    return undefined; // Lease access has said what is wrong with the credentials or the server
+  }
+}
+
+export async function kubeRows(config: Config, env: NodeJS.ProcessEnv): Promise<KubeFindings> {
   const { row, conn } = kubeconfigRow(config, env);
   const rows = [row];
   const healthOn = config.healthCheck !== 'off';
@@ -148,19 +176,22 @@ export async function kubeRows(config: Config, env: NodeJS.ProcessEnv): Promise<
     const why = 'the kubeconfig did not load';
     rows.push(notChecked('API server', why), notChecked('Lease access', why));
     if (healthOn) rows.push(await healthRow(config, undefined));
-    return rows;
+    return { rows };
   }
   const endpoint = leaseEndpoint(conn, config);
   // Bounded as kvip start bounds its connections (a dead API server fails at the connect timeout).
   const http = new KubeHttp(endpoint.connection, `kvip/${VERSION} (check)`, {
     connectTimeoutMs: Math.max(100, (config.retryPeriod * 1000) / 2),
   });
+  let lease: LeaseStatus | null | undefined;
   try {
     const api = await apiServerRow(config, http, endpoint);
-    rows.push(api, api.ok ? await accessRow(config, http) : notChecked('Lease access', 'see API server'));
+    const access = api.ok ? await accessRow(config, http) : notChecked('Lease access', 'see API server');
+    rows.push(api, access);
+    if (access.ok) lease = await readLease(config, http, endpoint.description);
   } finally {
     http.close();
   }
   if (healthOn) rows.push(await healthRow(config, conn));
-  return rows;
+  return { rows, lease };
 }

@@ -4,8 +4,14 @@
 // TCP MD5 key). Every run is checked to change nothing: A's and B's addresses, routes and links (and, without
 // BGP, both neighbour tables) are the same after it as before.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Children } from '../../src/demo/children.js';
+import { controlSocket, leaseApiArgs, READY } from '../../src/demo/services.js';
+import { unixRequest } from '../../src/demo/unix-request.js';
+import { microTime } from '../../src/lease-api/server.js';
 import { LineChild } from '../helpers/line-child.js';
 import {
   createNamespace,
@@ -180,6 +186,70 @@ describeNetns('kvip check on real interfaces (netns)', () => {
         sh(`ip -n ${A} addr del ${VIP4}/32 dev lo`);
       }
     });
+  });
+
+  describe('ARP mode, on a follower of a running cluster', () => {
+    // The Lease API in A (as this node's API server on 127.0.0.1:6443), its Lease written out of band over
+    // the control socket; B answers for the VIP as the leader would.
+    const children = new Children();
+    let dir = '';
+    const putLease = async (holder: string, renewedAgoMs: number, seconds: number) => {
+      const at = microTime(new Date(Date.now() - renewedAgoMs));
+      const res = await unixRequest(controlSocket(dir), 'PUT', '/_fake/leases', {
+        metadata: { name: 'plndr-cp-lock', namespace: 'kube-system' },
+        spec: { holderIdentity: holder, leaseDurationSeconds: seconds, acquireTime: at, renewTime: at },
+      });
+      expect(res.status).toBe(200);
+    };
+    const follower = (extra: string[] = []) =>
+      arp(VIP4, [
+        '--leaderElection',
+        '--k8sConfigPath',
+        join(dir, 'a.kubeconfig'),
+        '--nodeName',
+        'a',
+        ...extra,
+      ]);
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'kvip-check-follower-'));
+      const args = leaseApiArgs({ host: '127.0.0.1', sans: [], clients: ['a', 'b'], dir });
+      await children.spawnReady(A, [process.execPath, ...args], READY, 'the Lease API in A');
+    }, 30_000);
+    afterAll(() => {
+      children.killAll();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('the Lease names the node that answers as leader: ✓; an expired one, or one naming this node: ✗', async () => {
+      sh(`ip -n ${B} addr add ${VIP4}/32 dev ${IFB}`);
+      try {
+        await putLease('b', 1000, 30);
+        const r = await check(follower());
+        expect(row(r.out, 'VIP on the segment')).toMatch(
+          new RegExp(
+            `^✓ VIP on the segment  ${VIP4} is answered by ${macB}, and the Lease names b as leader, renewed ` +
+              `\\S+ s ago: as expected on a follower \\(${macB} should be b's\\)$`,
+          ),
+        );
+        expect(r.code).toBe(0);
+
+        await putLease('b', 60_000, 5);
+        const expired = await check(follower());
+        expect(row(expired.out, 'VIP on the segment')).toMatch(
+          new RegExp(`^✗ .*${VIP4} is already answered by ${macB}: another node or device holds it`),
+        );
+        expect(expired.code).toBe(2);
+
+        await putLease('a', 1000, 30);
+        const mine = await check(follower());
+        expect(row(mine.out, 'VIP on the segment')).toMatch(
+          /^✗ .*but the Lease names this node \(a\) as leader and the VIP is not here/,
+        );
+      } finally {
+        sh(`ip -n ${B} addr del ${VIP4}/32 dev ${IFB}`);
+      }
+    }, 90_000);
   });
 
   describe('ARP mode, IPv6', () => {

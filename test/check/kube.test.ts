@@ -1,7 +1,8 @@
 // `kvip check --leaderElection`, the Kubernetes rows, against the Lease API fake over TLS on 127.0.0.1 (as kvip
 // start reaches this node's API server by default: verified as "kubernetes"): the kubeconfig, the API server,
 // what RBAC allows on the Lease (SelfSubjectAccessReviews from the fake's `denied` rules) and the health check.
-// Every server is closed and the kubeconfig removed after each test; the check never creates or touches a Lease.
+// Every server is closed and the kubeconfig removed after each test; the check only reads the Lease (who leads),
+// never creates or changes it.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { kubeRows } from '../../src/check/kube.js';
 import type { CheckRow } from '../../src/check/row.js';
 import { loadConfig } from '../../src/config/index.js';
-import { startFakeApiServer, type FakeApiServer } from '../../src/lease-api/server.js';
+import { microTime, startFakeApiServer, type FakeApiServer } from '../../src/lease-api/server.js';
 
 const TOKEN = 'kvip-sentinel-check-kube-7c1d';
 let api: FakeApiServer;
@@ -71,7 +72,8 @@ async function httpServer(status: number): Promise<number> {
 const leaseRequests = () => api.requests.filter((r) => r.path.startsWith('/apis/coordination.k8s.io'));
 
 test('all allowed: kubeconfig, this node API server, get/update/watch/create on the Lease, health; no Lease touched', async () => {
-  const rows = byName(await kubeRows(config(), {}));
+  const found = await kubeRows(config(), {});
+  const rows = byName(found.rows);
   expect(Object.keys(rows)).toEqual(['kubeconfig', 'API server', 'Lease access', 'health check']);
   expect(Object.values(rows).every((r) => r.ok)).toBe(true);
   expect(rows['API server']?.detail).toMatch(
@@ -87,13 +89,59 @@ test('all allowed: kubeconfig, this node API server, get/update/watch/create on 
     (r) => r.path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
   );
   expect(reviews.map((r) => [r.client, r.status])).toEqual(Array(6).fill(['cp1', 201]));
-  expect(leaseRequests()).toEqual([]);
+  // The Lease is only read (there is none yet), never created.
+  expect(leaseRequests().map((r) => [r.verb, r.path, r.status])).toEqual([
+    ['get', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/plndr-cp-lock', 404],
+  ]);
+  expect(found.lease).toBeNull();
   expect(api.getLease('kube-system', 'plndr-cp-lock')).toBeUndefined();
+});
+
+test('reads who leads from the Lease, and changes nothing in it', async () => {
+  const renewed = new Date(Date.now() - 2000);
+  const stored = api.putLease({
+    metadata: { name: 'plndr-cp-lock', namespace: 'kube-system' },
+    spec: {
+      holderIdentity: 'cp2',
+      leaseDurationSeconds: 30,
+      acquireTime: microTime(renewed),
+      renewTime: microTime(renewed),
+      leaseTransitions: 3,
+    },
+  });
+  try {
+    const { lease } = await kubeRows(config(), {});
+    expect(lease).toMatchObject({ holder: 'cp2', state: 'valid', leaseTransitions: 3 });
+    expect(lease?.renewedSecondsAgo).toBeGreaterThanOrEqual(2);
+    expect(leaseRequests().map((r) => r.verb)).toEqual(['get']);
+    expect(api.getLease('kube-system', 'plndr-cp-lock')?.metadata.resourceVersion).toBe(
+      stored.metadata.resourceVersion,
+    );
+  } finally {
+    api.deleteLease('kube-system', 'plndr-cp-lock');
+  }
+});
+
+test('an expired Lease reads as expired; denied access means it is not read', async () => {
+  const renewed = new Date(Date.now() - 60_000);
+  api.putLease({
+    metadata: { name: 'plndr-cp-lock', namespace: 'kube-system' },
+    spec: { holderIdentity: 'cp2', leaseDurationSeconds: 5, renewTime: microTime(renewed) },
+  });
+  try {
+    expect((await kubeRows(config(), {})).lease).toMatchObject({ holder: 'cp2', state: 'expired' });
+    api.requests.splice(0);
+    api.denied.push({ client: 'cp1', verb: 'get' });
+    expect((await kubeRows(config(), {})).lease).toBeUndefined();
+    expect(leaseRequests()).toEqual([]);
+  } finally {
+    api.deleteLease('kube-system', 'plndr-cp-lock');
+  }
 });
 
 test('RBAC without update: ✗ naming the verb and the object, with the kvip manifest rbac hint', async () => {
   api.denied.push({ client: 'cp1', verb: 'update' });
-  const rows = byName(await kubeRows(config({ namespace: 'kvip-ns', leaseName: 'cp-lock' }), {}));
+  const rows = byName((await kubeRows(config({ namespace: 'kvip-ns', leaseName: 'cp-lock' }), {})).rows);
   expect(rows['Lease access']).toEqual({
     check: 'Lease access',
     ok: false,
@@ -107,7 +155,7 @@ test('RBAC without update: ✗ naming the verb and the object, with the kvip man
 
 test('RBAC without create and watch: both named in one row', async () => {
   api.denied.push({ verb: 'create' }, { verb: 'watch' });
-  const rows = byName(await kubeRows(config(), {}));
+  const rows = byName((await kubeRows(config(), {})).rows);
   expect(rows['Lease access']?.ok).toBe(false);
   expect(rows['Lease access']?.detail).toMatch(
     /^not allowed: watch on leases\/plndr-cp-lock and create on leases in namespace kube-system/,
@@ -121,7 +169,7 @@ test('credentials the API server does not know: ✗ refused (401), the token nev
     }),
     {},
   );
-  expect(byName(rows)['Lease access']?.detail).toMatch(/refused the credentials \(401/);
+  expect(byName(rows.rows)['Lease access']?.detail).toMatch(/refused the credentials \(401/);
   expect(JSON.stringify(rows)).not.toMatch(/kvip-sentinel/);
 });
 
@@ -129,7 +177,7 @@ test('an API server that does not answer: ✗ naming the endpoint and the errno,
   // A port nobody listens on: a server's, closed again.
   const p = await httpServer(200);
   await new Promise((r) => servers.pop()?.close(r));
-  const rows = byName(await kubeRows(config({ port: String(p) }), {}));
+  const rows = byName((await kubeRows(config({ port: String(p) }), {})).rows);
   expect(rows.kubeconfig?.ok).toBe(true);
   expect(rows['API server']).toEqual({
     check: 'API server',
@@ -149,7 +197,7 @@ test('an API server that does not answer: ✗ naming the endpoint and the errno,
 });
 
 test('a kubeconfig that does not load: ✗ with the reason; the rows that need it say so', async () => {
-  const rows = await kubeRows(config({ k8sConfigPath: join(dir, 'missing.conf') }), {});
+  const { rows } = await kubeRows(config({ k8sConfigPath: join(dir, 'missing.conf') }), {});
   expect(rows).toEqual([
     {
       check: 'kubeconfig',
@@ -165,7 +213,7 @@ test('a kubeconfig that does not load: ✗ with the reason; the rows that need i
 describe('the health check row', () => {
   it('fails with the status the probe got, and what to check', async () => {
     const p = await httpServer(503);
-    const rows = byName(await kubeRows(config({ healthCheck: `http://127.0.0.1:${p}/readyz` }), {}));
+    const rows = byName((await kubeRows(config({ healthCheck: `http://127.0.0.1:${p}/readyz` }), {})).rows);
     expect(rows['health check']).toEqual({
       check: 'health check',
       ok: false,
@@ -179,7 +227,7 @@ describe('the health check row', () => {
 
   it('passes on 200 from the configured URL', async () => {
     const p = await httpServer(200);
-    const rows = byName(await kubeRows(config({ healthCheck: `http://127.0.0.1:${p}/readyz` }), {}));
+    const rows = byName((await kubeRows(config({ healthCheck: `http://127.0.0.1:${p}/readyz` }), {})).rows);
     expect(rows['health check']).toEqual({
       check: 'health check',
       ok: true,
@@ -190,14 +238,14 @@ describe('the health check row', () => {
   it('gives up at --healthCheckTimeout and says so', async () => {
     const p = await httpServer(0);
     const rows = byName(
-      await kubeRows(config({ healthCheck: `http://127.0.0.1:${p}/`, healthCheckTimeout: '0.3' }), {}),
+      (await kubeRows(config({ healthCheck: `http://127.0.0.1:${p}/`, healthCheckTimeout: '0.3' }), {})).rows,
     );
     expect(rows['health check']?.ok).toBe(false);
     expect(rows['health check']?.detail).toMatch(/: no answer within 300 ms \(--healthCheckTimeout\): /);
   });
 
   it('is left out with --healthCheck off', async () => {
-    const rows = byName(await kubeRows(config({ healthCheck: 'off' }), {}));
+    const rows = byName((await kubeRows(config({ healthCheck: 'off' }), {})).rows);
     expect(rows['health check']).toBeUndefined();
   });
 });

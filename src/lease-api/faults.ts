@@ -16,7 +16,7 @@ export interface FaultOptions {
   verbs?: string[];
   /** Only the next `count` matching requests; default every one until cleared. */
   count?: number;
-  /** Only requests for these resources ('leases', 'events'); default all. */
+  /** Only requests for these resources ('leases', 'events'; /version, /readyz and the like have none); default all. */
   resources?: string[];
 }
 

@@ -261,7 +261,9 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
       at: performance.now(),
     };
     requests.push(rec);
-    const fault = closing ? null : faults.take(client, rec.verb, r.kind === 'events' ? 'events' : 'leases');
+    // A fault scoped to a resource hits that resource's requests only, not /version, /readyz and the like.
+    const resource = r.kind === 'events' ? 'events' : r.kind === 'lease' ? 'leases' : '';
+    const fault = closing ? null : faults.take(client, rec.verb, resource);
     let body: Promise<string | null> | undefined;
     if (fault) {
       switch (fault.kind) {

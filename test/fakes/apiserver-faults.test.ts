@@ -79,6 +79,13 @@ describe('fake kube-apiserver faults', () => {
     fake.setFault('a', null);
     expect((await call(fake, 'a', 'PUT', `${LEASES}/l1`, cur)).status).toBe(200);
 
+    // Scoped to leases: the Lease fails, /version and discovery do not.
+    fake.setFault('a', { kind: 'status', code: 500 }, { verbs: ['get'], resources: ['leases'] });
+    expect((await call(fake, 'a', 'GET', `${LEASES}/l1`)).status).toBe(500);
+    expect((await call(fake, 'a', 'GET', '/version')).status).toBe(200);
+    expect((await call(fake, 'a', 'GET', '/apis/coordination.k8s.io/v1')).status).toBe(200);
+    fake.clearFaults();
+
     fake.setFault('*', { kind: 'status', code: 429 });
     const limited = await call(fake, 'b', 'GET', `${LEASES}/l1`);
     expect(limited.status).toBe(429);

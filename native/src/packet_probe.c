@@ -2,13 +2,16 @@
  * One question on the wire and a bounded wait for its answer: what `kvip check` needs to find out whether
  * another host already answers for the VIP (an RFC 5227 ARP probe, an IPv6 DAD neighbour solicitation).
  *
- *   packetProbe({ ifname, frame, timeoutMs, resendMs?, ethertype, offset, bytes, mask? }): Promise<Buffer|null>
+ *   packetProbe({ ifname, frame, timeoutMs, resendMs?, ethertype, offset, bytes, mask?, maxAnswers? })
+ *     : Promise<Buffer[]>
  *
  * An AF_PACKET raw socket bound to ifname for one ethertype sends `frame` (at once, then again every
- * resendMs while waiting, when given) and reads what arrives until timeoutMs has passed since the call. The
- * first received frame whose bytes at `offset` equal `bytes` (under `mask`: (frame & mask) == (bytes & mask),
- * absent mask: all ones) resolves the promise with that frame (its first 256 bytes); none by the deadline
- * resolves null. Frames this host sends are never a match (see below).
+ * resendMs while waiting, when given) and reads what arrives until timeoutMs has passed since the call. A
+ * received frame whose bytes at `offset` equal `bytes` (under `mask`: (frame & mask) == (bytes & mask),
+ * absent mask: all ones) is an answer; the promise resolves with the answers (their first 256 bytes each) once
+ * maxAnswers (1-16, default 1) have come, or at the deadline with those that did (none: an empty array). More
+ * than one is how `kvip check` tells two hosts that both answer for the VIP. Frames this host sends are never
+ * a match (see below).
  *
  * Why in C: Node has no raw sockets. Why on libuv's threadpool (napi async work) and not on a thread of its
  * own as tcp_connect.c: this runs in `kvip check`, a short one-shot command, a few times and one at a time,
@@ -48,6 +51,7 @@
 #define CAPTURE 256 /* bytes kept of a received frame: far more than an ARP reply or an NA needs */
 #define MAX_MATCH 64
 #define MAX_TIMEOUT_MS 10000
+#define MAX_ANSWERS 16
 
 struct probe {
   char ifname[IF_NAMESIZE + 1]; /* one more than fits, to detect names that are too long */
@@ -63,9 +67,10 @@ struct probe {
   /* The outcome, written by the worker, read by complete(). */
   int err;
   const char *syscall;
-  bool found;
-  unsigned char got[CAPTURE];
-  size_t got_len;
+  uint32_t max_answers;
+  size_t answers;
+  unsigned char got[MAX_ANSWERS][CAPTURE];
+  size_t got_len[MAX_ANSWERS];
   napi_deferred deferred;
   napi_async_work work;
 };
@@ -114,6 +119,9 @@ static bool read_probe(napi_env env, napi_callback_info info, struct probe *p) {
   if (!get_bytes(env, opts, "bytes", 1, MAX_MATCH, true, p->bytes, &p->match_len) ||
       p->offset + p->match_len > CAPTURE)
     return kvip_fail_type(env, OP ": bytes must be a Uint8Array of 1-64 bytes ending within the first 256");
+  p->max_answers = 1;
+  if (!kvip_get_u32_opt(env, opts, "maxAnswers", 1, MAX_ANSWERS, false, &p->max_answers))
+    return kvip_fail_type(env, OP ": maxAnswers must be an integer 1-16");
   size_t mask_len = p->match_len;
   memset(p->mask, 0xff, sizeof p->mask);
   if (!get_bytes(env, opts, "mask", 1, MAX_MATCH, false, p->mask, &mask_len) || mask_len != p->match_len)
@@ -137,7 +145,8 @@ static int send_frame(int fd, const struct probe *p) {
   return sent < 0 ? errno : 0;
 }
 
-/* Reads every queued frame; true once one matched (copied into p->got). 0 or an errno in *err. */
+/* Reads every queued frame, keeping the answers (in p->got); true once there are max_answers of them. 0 or an
+ * errno in *err. */
 static bool drain(int fd, int ifindex, struct probe *p, int *err) {
   unsigned char buf[CAPTURE];
   for (;;) {
@@ -150,9 +159,9 @@ static bool drain(int fd, int ifindex, struct probe *p, int *err) {
     }
     if (from.sll_pkttype == PACKET_OUTGOING || from.sll_ifindex != ifindex) continue;
     if (!matches(p, buf, (size_t)n)) continue;
-    memcpy(p->got, buf, (size_t)n);
-    p->got_len = (size_t)n;
-    return true;
+    memcpy(p->got[p->answers], buf, (size_t)n);
+    p->got_len[p->answers] = (size_t)n;
+    if (++p->answers == p->max_answers) return true;
   }
 }
 
@@ -178,10 +187,7 @@ static int exchange(int fd, int ifindex, struct probe *p) {
     if (ready > 0) {
       int err = 0;
       p->syscall = "recvfrom";
-      if (drain(fd, ifindex, p, &err)) {
-        p->found = true;
-        return 0;
-      }
+      if (drain(fd, ifindex, p, &err)) return 0;
       if (err != 0) return err;
     }
   }
@@ -225,15 +231,18 @@ static void complete(napi_env env, napi_status status, void *data) {
   } else if (p->err != 0) {
     napi_value error = kvip_errno_error(env, p->err, OP, p->ifname, p->syscall, NULL);
     if (error != NULL) napi_reject_deferred(env, p->deferred, error);
-  } else if (!p->found) {
-    napi_get_null(env, &result);
-    napi_resolve_deferred(env, p->deferred, result);
   } else {
-    void *copy;
-    if (napi_create_buffer_copy(env, p->got_len, p->got, &copy, &result) == napi_ok) {
+    bool ok = napi_create_array_with_length(env, p->answers, &result) == napi_ok;
+    for (size_t i = 0; ok && i < p->answers; i++) {
+      void *copy;
+      napi_value frame;
+      ok = napi_create_buffer_copy(env, p->got_len[i], p->got[i], &copy, &frame) == napi_ok &&
+           napi_set_element(env, result, (uint32_t)i, frame) == napi_ok;
+    }
+    if (ok) {
       napi_resolve_deferred(env, p->deferred, result);
     } else {
-      napi_value error = kvip_errno_error(env, ENOMEM, OP, p->ifname, "napi", "cannot copy the frame");
+      napi_value error = kvip_errno_error(env, ENOMEM, OP, p->ifname, "napi", "cannot copy the frames");
       if (error != NULL) napi_reject_deferred(env, p->deferred, error);
     }
   }

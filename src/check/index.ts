@@ -1,8 +1,9 @@
 // `kvip check`: everything `kvip start` needs, checked before anything is changed, one row each. Every check
 // that can run does, so one run shows all that is wrong; a row that depends on a failed one says so. None
 // changes the host, the cloud or the cluster: rtnetlink and /proc are read, the ARP probe / DAD solicitation
-// makes no receiver cache anything, the API server is asked (SelfSubjectAccessReview) rather than tried, the
-// Metal API only gets GETs, and a BGP peer gets a TCP connection that is closed before a byte is sent.
+// makes no receiver cache anything, the API server is asked (SelfSubjectAccessReview) rather than tried and
+// the Lease only read (GET), the Metal API only gets GETs, and a BGP peer gets a TCP connection that is
+// closed before a byte is sent.
 import type { Config } from '../config/index.js';
 import { createLogger } from '../log.js';
 import { checkPacket } from '../packet/check.js';
@@ -10,9 +11,9 @@ import { AddressManager } from '../vip/address.js';
 import { kernelRoutes } from '../vip/routes.js';
 import { bgpPeerRows } from './bgp.js';
 import { hostRows, type HostFacts } from './host.js';
-import { kubeRows } from './kube.js';
+import { identityOf, kubeRows } from './kube.js';
 import type { CheckRow } from './row.js';
-import { probeSegment, segmentRow, type SegmentFinding } from './segment.js';
+import { needsLeader, probeSegment, segmentRow, type SegmentProbe } from './segment.js';
 
 export { checkFormat, formatReport, type CheckFormat, type CheckRow } from './row.js';
 
@@ -38,26 +39,28 @@ function routesIfAny(): { routes?: ReturnType<typeof kernelRoutes> } {
 }
 
 export async function runChecks(config: Config, env: NodeJS.ProcessEnv): Promise<CheckRow[]> {
-  const rows = [configRow(config)];
+  let hostOut: CheckRow[] = [];
+  let host: HostFacts | undefined;
+  let segment: SegmentProbe | undefined;
   let addresses: AddressManager | undefined;
-  // The segment row goes where it belongs, but is decided once the Lease has been read (a follower's leader).
-  let segment: { at: number; host: HostFacts; found: SegmentFinding } | undefined;
   try {
     addresses = await AddressManager.open();
-    const host = await hostRows(config, addresses);
-    rows.push(...host.rows);
-    if (config.mode === 'arp') {
-      const found = await probeSegment(config, host);
-      segment = { at: rows.push(found.row) - 1, host, found };
-    }
+    host = await hostRows(config, addresses);
+    hostOut = host.rows;
+    if (config.mode === 'arp') segment = await probeSegment(config, host);
   } catch (err) {
-    rows.push({ check: 'interface', ok: false, detail: err instanceof Error ? err.message : String(err) });
+    hostOut = [
+      ...hostOut,
+      { check: 'interface', ok: false, detail: err instanceof Error ? err.message : String(err) },
+    ];
   } finally {
     addresses?.close();
   }
-  const kube = config.leaderElection ? await kubeRows(config, env) : undefined;
-  if (kube) rows.push(...kube.rows);
-  if (segment) rows[segment.at] = segmentRow(config, segment.host, segment.found, kube?.lease);
+  // The Lease tells whether one other host answering for the VIP is this follower's leader.
+  const kube = config.leaderElection ? await kubeRows(config, env, needsLeader(segment, host)) : undefined;
+  const segmentOut =
+    segment && host ? [segmentRow(config, host, segment, kube?.lease, identityOf(config))] : [];
+  const rows = [configRow(config), ...hostOut, ...segmentOut, ...(kube?.rows ?? [])];
   if (config.packet) {
     // With --bgp the Metal part also checks the routes to Metal's peers (reads only).
     rows.push(...(await checkPacket(config, createLogger('silent'), config.bgp ? routesIfAny() : {})));

@@ -1,6 +1,6 @@
 // `kvip check --leaderElection`: the kubeconfig loads, the API server `kvip start` would talk to answers, the
 // credentials may do what kvip does with its Lease (SelfSubjectAccessReviews: ./access.ts), and this node's
-// API server passes the health check; and the Lease is read, to tell who leads. Reads and reviews only: no
+// API server passes the health check; and the Lease is read, to tell who leads (and whether it renews). Reads and reviews only: no
 // Lease is created, taken or changed.
 import type { Config } from '../config/index.js';
 import { leaseEndpoint, type Endpoint } from '../election/endpoint.js';
@@ -8,7 +8,7 @@ import { KubeHttp } from '../election/kube-http.js';
 import { KubeLeaseStore } from '../election/kube-store.js';
 import { loadKubeConfig, type KubeConnection } from '../election/kubeconfig.js';
 import { healthProbeFor, type HealthProbe } from '../health/index.js';
-import { leaseStatus, type LeaseStatus } from '../status/status.js';
+import { leaseIdentity } from '../service/identity.js';
 import { VERSION } from '../version.js';
 import {
   CredentialsRefusedError,
@@ -86,7 +86,7 @@ async function apiServerRow(config: Config, http: KubeHttp, endpoint: Endpoint):
   }
 }
 
-async function accessRow(config: Config, http: KubeHttp): Promise<CheckRow> {
+async function accessRow(config: Config, http: KubeHttp): Promise<{ row: CheckRow; mayGet: boolean }> {
   const check = 'Lease access';
   const needs = requiredAccess(config);
   const missing: { need: AccessNeed; reason: string }[] = [];
@@ -102,12 +102,14 @@ async function accessRow(config: Config, http: KubeHttp): Promise<CheckRow> {
       err instanceof CredentialsRefusedError
         ? `${err.message}: renew the kubeconfig's token or client certificate`
         : `cannot ask the API server: ${message(err)}`;
-    return { check, ok: false, detail };
+    return { row: { check, ok: false, detail }, mayGet: false };
   }
   const where = `in namespace ${config.namespace}`;
-  if (missing.length === 0) return { check, ok: true, detail: `${describeNeeds(needs)} ${where}: allowed` };
+  const mayGet = !missing.some((m) => m.need.verb === 'get' && m.need.resource === 'leases');
+  if (missing.length === 0)
+    return { row: { check, ok: true, detail: `${describeNeeds(needs)} ${where}: allowed` }, mayGet };
   const reasons = [...new Set(missing.map((m) => m.reason).filter(Boolean))];
-  return {
+  const row = {
     check,
     ok: false,
     detail:
@@ -115,6 +117,7 @@ async function accessRow(config: Config, http: KubeHttp): Promise<CheckRow> {
       `kvip manifest rbac --namespace ${config.namespace} --leaseName ${config.leaseName} | kubectl apply -f - ` +
       "grants them to kvip's ServiceAccount; bind that Role to this kubeconfig's user otherwise",
   };
+  return { row, mayGet };
 }
 
 async function healthRow(config: Config, conn: KubeConnection | undefined): Promise<CheckRow> {
@@ -143,32 +146,74 @@ async function healthRow(config: Config, conn: KubeConnection | undefined): Prom
   }
 }
 
-/** The kube rows, and the Lease as read (null: there is none; undefined: it could not be read). */
+/**
+ * What the Lease says about who leads. `renewing` is set only when asked for (a leader must be seen alive):
+ * the holder renewed it while check watched, i.e. a later read showed the same holder under a newer version.
+ * Judged without any clock: the Lease's wall-clock stamps are never compared with this machine's.
+ */
+export type LeaseReading =
+  | { kind: 'none' }
+  | { kind: 'failed'; reason: string }
+  | { kind: 'read'; holder: string | null; renewing?: boolean; watchedMs?: number };
+
 export interface KubeFindings {
   rows: CheckRow[];
-  lease?: LeaseStatus | null;
+  /** Absent when the Lease was not read (the kubeconfig or the API server failed, or get is not allowed). */
+  lease?: LeaseReading;
 }
 
-/** One GET of the Lease, which Lease access allows: who leads, for the rows that depend on it. */
-async function readLease(
-  config: Config,
-  http: KubeHttp,
-  where: string,
-): Promise<LeaseStatus | null | undefined> {
-  const store = new KubeLeaseStore(http, config.namespace, config.leaseName);
+/** This node's name in the Lease, as kvip start takes it ('' when there is none: then no holder is this node). */
+export function identityOf(config: Config): string {
   try {
-    const lease = await bounded(config.renewDeadline * 1000, '--renewDeadline', (signal) =>
-      store.get(signal),
-    );
-    if (!lease) return null;
-    const at = { namespace: config.namespace, name: config.leaseName, apiServer: where };
-    return leaseStatus(at, lease.record, new Date());
+    return leaseIdentity(config);
   } catch {
-    return undefined; // Lease access has said what is wrong with the credentials or the server
+    return '';
   }
 }
 
-export async function kubeRows(config: Config, env: NodeJS.ProcessEnv): Promise<KubeFindings> {
+/** How often the Lease is read again while waiting to see its holder renew it. */
+const REREAD_MS = 250;
+
+/**
+ * One GET of the Lease; with `watchHolder`, and a holder other than `identity`, more GETs until it renews
+ * (every --retryPeriod while it leads; a round may take up to --renewDeadline), bounded by their sum.
+ */
+async function readLease(
+  config: Config,
+  http: KubeHttp,
+  identity: string,
+  watchHolder: boolean,
+): Promise<LeaseReading> {
+  const store = new KubeLeaseStore(http, config.namespace, config.leaseName);
+  const windowMs = (config.retryPeriod + config.renewDeadline) * 1000;
+  const get = () => bounded(config.renewDeadline * 1000, '--renewDeadline', (signal) => store.get(signal));
+  try {
+    const first = await get();
+    if (!first) return { kind: 'none' };
+    const holder = first.record.holderIdentity || null;
+    if (!watchHolder || holder === null || holder === identity) return { kind: 'read', holder };
+    const started = Date.now();
+    while (Date.now() - started < windowMs) {
+      await new Promise((r) => setTimeout(r, REREAD_MS));
+      const now = await get();
+      if (!now || now.record.holderIdentity !== holder) break; // gone, or another leader: not renewing
+      if (now.version !== first.version) return { kind: 'read', holder, renewing: true };
+    }
+    return { kind: 'read', holder, renewing: false, watchedMs: windowMs };
+  } catch (err) {
+    return { kind: 'failed', reason: message(err) };
+  }
+}
+
+/**
+ * The kube rows, and the Lease as read. `watchHolder`: the caller needs to know whether the Lease's holder is
+ * renewing it right now (another host answers for the VIP, and this may be why).
+ */
+export async function kubeRows(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  watchHolder = false,
+): Promise<KubeFindings> {
   const { row, conn } = kubeconfigRow(config, env);
   const rows = [row];
   const healthOn = config.healthCheck !== 'off';
@@ -183,15 +228,19 @@ export async function kubeRows(config: Config, env: NodeJS.ProcessEnv): Promise<
   const http = new KubeHttp(endpoint.connection, `kvip/${VERSION} (check)`, {
     connectTimeoutMs: Math.max(100, (config.retryPeriod * 1000) / 2),
   });
-  let lease: LeaseStatus | null | undefined;
+  let lease: LeaseReading | undefined;
   try {
     const api = await apiServerRow(config, http, endpoint);
-    const access = api.ok ? await accessRow(config, http) : notChecked('Lease access', 'see API server');
-    rows.push(api, access);
-    if (access.ok) lease = await readLease(config, http, endpoint.description);
+    if (!api.ok) {
+      rows.push(api, notChecked('Lease access', 'see API server'));
+    } else {
+      const access = await accessRow(config, http);
+      rows.push(api, access.row);
+      if (access.mayGet) lease = await readLease(config, http, identityOf(config), watchHolder);
+    }
   } finally {
     http.close();
   }
   if (healthOn) rows.push(await healthRow(config, conn));
-  return { rows, lease };
+  return lease ? { rows, lease } : { rows };
 }

@@ -1,80 +1,104 @@
 // `kvip check` in ARP mode: does anyone else on the segment already answer for the VIP? An ARP probe (IPv4) or
-// a DAD neighbour solicitation (IPv6) out of the interface, and 1.2 s to listen (src/vip/neighbour-probe.ts).
-// Neither makes any receiver cache anything. This node's own kernel never answers its own probe, so a VIP this
-// node holds (a running kvip leader) shows as held here, not as a conflict. On a follower of a running
-// cluster the leader answers: when the Lease names another node as the valid leader, that answer is expected.
+// a DAD neighbour solicitation (IPv6) out of the interface, and 1.2 s to listen to every answer
+// (src/vip/neighbour-probe.ts). Neither makes any receiver cache anything. This node's own kernel never
+// answers its own probe, so a VIP this node holds (a running kvip leader) shows as held here, not as a
+// conflict. On a follower of a running cluster the leader answers: one host answering is expected when the
+// Lease names another node and that node renewed it while check watched. Two hosts answering never is.
 import { isIP } from 'node:net';
 import type { Config } from '../config/index.js';
-import { formatAge, type LeaseStatus } from '../status/status.js';
 import { whoAnswers } from '../vip/neighbour-probe.js';
 import type { HostFacts } from './host.js';
+import type { LeaseReading } from './kube.js';
 import { notChecked, type CheckRow } from './row.js';
 
 const CHECK = 'VIP on the segment';
 
-/** The row as the probe alone judges it, and the MAC that answered (null: nobody, or no probe ran). */
-export interface SegmentFinding {
-  row: CheckRow;
-  answeredBy: string | null;
+/** What the probe found: the MACs that answered, each once; or the row saying why it did not run. */
+export type SegmentProbe = { answers: string[]; how: string } | { row: CheckRow };
+
+export async function probeSegment(config: Config, host: HostFacts): Promise<SegmentProbe> {
+  const { vip, interface: ifname } = config;
+  if (!host.link) return { row: notChecked(CHECK, host.linkProblem ?? `${ifname} is not usable`) };
+  if (host.missingCaps.includes('NET_RAW')) return { row: notChecked(CHECK, 'the probe needs NET_RAW') };
+  const how = isIP(vip) === 4 ? 'ARP probe' : 'DAD neighbour solicitation';
+  try {
+    return { answers: await whoAnswers(ifname, host.link.mac, vip), how };
+  } catch (err) {
+    return { row: { check: CHECK, ok: false, detail: `the ${how} failed: ${(err as Error).message}` } };
+  }
 }
 
-export async function probeSegment(config: Config, host: HostFacts): Promise<SegmentFinding> {
+/** Whether the probe needs the Lease's holder watched to be judged: one other host answers for the VIP. */
+export function needsLeader(found: SegmentProbe | undefined, host: HostFacts | undefined): boolean {
+  return found !== undefined && 'answers' in found && found.answers.length === 1 && !host?.holdsVip;
+}
+
+/** What the Lease adds to "another host answers" when it does not explain it. */
+function leaseNote(config: Config, lease: LeaseReading | undefined, identity: string): string {
+  const name = `${config.namespace}/${config.leaseName}`;
+  if (!lease)
+    return config.leaderElection
+      ? `; the Lease ${name} was not read (see the rows below), so whether it is this cluster's leader is not known`
+      : '';
+  if (lease.kind === 'none') return `; there is no Lease ${name}: no kvip leads with it`;
+  if (lease.kind === 'failed') return `; the Lease ${name} could not be read: ${lease.reason}`;
+  if (lease.holder === null) return `; the Lease ${name} is released: no kvip leads`;
+  if (lease.holder === identity)
+    return `; the Lease ${name} names this node (${identity}) as leader, yet the VIP is not here`;
+  const seconds = Math.round((lease.watchedMs ?? 0) / 100) / 10;
+  return `; the Lease ${name} names ${lease.holder}, which did not renew it within ${seconds} s: no kvip leader is answering`;
+}
+
+/** The row, once the Lease is known (undefined: it was not read). */
+export function segmentRow(
+  config: Config,
+  host: HostFacts,
+  found: SegmentProbe,
+  lease: LeaseReading | undefined,
+  identity: string,
+): CheckRow {
+  if ('row' in found) return found.row;
   const { vip, interface: ifname } = config;
-  const alone = (row: CheckRow): SegmentFinding => ({ row, answeredBy: null });
-  if (!host.link) return alone(notChecked(CHECK, host.linkProblem ?? `${ifname} is not usable`));
-  if (host.missingCaps.includes('NET_RAW')) return alone(notChecked(CHECK, 'the probe needs NET_RAW'));
-  const how = isIP(vip) === 4 ? 'ARP probe' : 'DAD neighbour solicitation';
-  let mac: string | null;
-  try {
-    mac = await whoAnswers(ifname, host.link.mac, vip);
-  } catch (err) {
-    return alone({ check: CHECK, ok: false, detail: `the ${how} failed: ${(err as Error).message}` });
-  }
-  if (mac === null)
-    return alone({
+  const { answers, how } = found;
+  if (answers.length === 0)
+    return {
       check: CHECK,
       ok: true,
       detail: host.holdsVip
         ? `this node holds ${vip} on ${ifname}; nobody else answers for it (${how})`
         : `nobody on ${ifname}'s segment answers for ${vip} (${how})`,
-    });
-  const detail = host.holdsVip
-    ? `${vip} is answered by ${mac} while this node holds it too: two holders; stop the other one ` +
-      '(kube-vip, keepalived, a static address)'
-    : `${vip} is already answered by ${mac}: another node or device holds it; if it is kube-vip/keepalived, stop it ` +
-      'first (on a follower of a running kvip cluster this is its leader: `kvip status` names it)';
-  return { row: { check: CHECK, ok: false, detail }, answeredBy: mac };
-}
-
-/**
- * The row once the Lease is known (undefined: it was not read). Another node answering is what a follower
- * sees while the Lease names another node as the valid leader and this node does not hold the VIP; anything
- * else the probe found stands.
- */
-export function segmentRow(
-  config: Config,
-  host: HostFacts,
-  found: SegmentFinding,
-  lease: LeaseStatus | null | undefined,
-): CheckRow {
-  const mac = found.answeredBy;
-  if (mac === null || host.holdsVip || !lease || lease.state !== 'valid' || lease.holder === null)
-    return found.row;
-  if (lease.holder === config.nodeName)
+    };
+  const macs = answers.join(' and ');
+  if (host.holdsVip)
     return {
       check: CHECK,
       ok: false,
       detail:
-        `${config.vip} is answered by ${mac}, but the Lease names this node (${config.nodeName}) as leader and ` +
-        'the VIP is not here: another holder, or another process leads under this node name',
+        `${vip} is answered by ${macs} while this node holds it too: two holders; stop the other one ` +
+        '(kube-vip, keepalived, a static address)',
     };
-  const renewed =
-    lease.renewedSecondsAgo === null ? '' : `, renewed ${formatAge(lease.renewedSecondsAgo)} ago`;
+  if (answers.length > 1)
+    return {
+      check: CHECK,
+      ok: false,
+      detail:
+        `${vip} is answered by ${macs}: more than one host holds it; at most one may (the kvip leader): stop ` +
+        'the others (kube-vip, keepalived, a static address)',
+    };
+  const mac = answers[0] as string;
+  if (lease?.kind === 'read' && lease.holder !== null && lease.holder !== identity && lease.renewing)
+    return {
+      check: CHECK,
+      ok: true,
+      detail:
+        `${vip} is answered by ${mac} alone, and the Lease names ${lease.holder}, which renewed it during this ` +
+        `check: as expected on a follower (${mac} should be ${lease.holder}'s)`,
+    };
   return {
     check: CHECK,
-    ok: true,
+    ok: false,
     detail:
-      `${config.vip} is answered by ${mac}, and the Lease names ${lease.holder} as leader${renewed}: ` +
-      `as expected on a follower (${mac} should be ${lease.holder}'s)`,
+      `${vip} is already answered by ${mac}: another node or device holds it; if it is kube-vip/keepalived, ` +
+      `stop it first${leaseNote(config, lease, identity)}`,
   };
 }

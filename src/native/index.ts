@@ -104,8 +104,8 @@ export interface NativeAddon {
    * the ones effective afterwards. For a non-root kvip whose node has them as file capabilities (+p).
    */
   raiseCapabilities(bits: number[]): number[];
-  /** See packetProbe in ./probe.ts: the first answering frame, or null after timeoutMs. */
-  packetProbe(opts: PacketProbeOptions): Promise<Buffer | null>;
+  /** See ./probe.ts: the answering frames, up to maxAnswers (default 1), within timeoutMs. */
+  packetProbe(opts: PacketProbeOptions & { maxAnswers?: number }): Promise<Buffer[]>;
 }
 
 /** An error thrown by the addon: `.code` is the errno name (EPERM, ENODEV, ...), `.syscall` the C call. */

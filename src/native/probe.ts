@@ -1,4 +1,4 @@
-// One frame out of an interface and a bounded wait for the frame that answers it (native/src/packet_probe.c):
+// One frame out of an interface and a bounded wait for the frames that answer it (native/src/packet_probe.c):
 // what `kvip check` uses to ask the segment whether anyone already answers for the VIP.
 import { loadNative } from './index.js';
 
@@ -20,12 +20,26 @@ export interface PacketProbeOptions {
   mask?: Uint8Array;
 }
 
+/** With `maxAnswers`, 1-16: how many answers to wait for before the deadline. */
+export interface PacketProbeAllOptions extends PacketProbeOptions {
+  maxAnswers: number;
+}
+
 /**
  * Resolves with the first matching frame received on `ifname` (up to 256 bytes of it; frames this host sends
  * never match), or null when none came within timeoutMs. Runs on libuv's threadpool, never on the event loop;
  * the socket is closed on every path. Rejects with a NativeError: ENODEV (no such interface), EPERM (no
  * CAP_NET_RAW), ENETDOWN (the link is down), ...; options of the wrong type or range throw a TypeError.
  */
-export function packetProbe(opts: PacketProbeOptions): Promise<Buffer | null> {
+export async function packetProbe(opts: PacketProbeOptions): Promise<Buffer | null> {
+  const [first] = await loadNative().packetProbe({ ...opts, maxAnswers: 1 });
+  return first ?? null;
+}
+
+/**
+ * As packetProbe, but listens until `maxAnswers` matching frames came or timeoutMs passed, and resolves with
+ * every one received (none: an empty array), in the order they arrived.
+ */
+export function packetProbeAll(opts: PacketProbeAllOptions): Promise<Buffer[]> {
   return loadNative().packetProbe(opts);
 }

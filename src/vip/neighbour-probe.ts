@@ -3,12 +3,14 @@
 // a neighbour advertisement for the VIP is an answer. Neither question makes a receiver cache anything, and
 // this host's own kernel never sees them: a VIP this node holds is not answered by it.
 import { isIP } from 'node:net';
-import { packetProbe, type PacketProbeOptions } from '../native/probe.js';
+import { packetProbeAll, type PacketProbeOptions } from '../native/probe.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV6, arpProbe, dadSolicitation, formatMac, ipBytes } from './frames.js';
 
 /** RFC 5227's three probes, about PROBE_MAX apart, and the wait after the last one: 1.2 s in all. */
 const WAIT_MS = 1200;
 const RESEND_MS = 400;
+/** Answers kept: each holder answers each of the three probes, so this tells apart up to five holders. */
+const MAX_ANSWERS = 16;
 
 type Filter = Pick<PacketProbeOptions, 'ethertype' | 'offset' | 'bytes' | 'mask'>;
 
@@ -44,19 +46,21 @@ function answerer(family: 4 | 6, frame: Buffer): string {
 }
 
 /**
- * The MAC of a host on `ifname`'s segment that answers for `vip`, or null when none did within 1.2 s. `mac`
- * is this interface's. Rejects with the addon's errors (EPERM without CAP_NET_RAW, ENETDOWN, ENODEV).
+ * The MACs of the hosts on `ifname`'s segment that answer for `vip` within 1.2 s, each once, in the order they
+ * first answered (none: an empty array); two or more are two holders. `mac` is this interface's. Rejects with
+ * the addon's errors (EPERM without CAP_NET_RAW, ENETDOWN, ENODEV).
  */
-export async function whoAnswers(ifname: string, mac: string, vip: string): Promise<string | null> {
+export async function whoAnswers(ifname: string, mac: string, vip: string): Promise<string[]> {
   const ip = ipBytes(vip);
   if (!ip) throw new TypeError(`invalid IP address ${JSON.stringify(vip)}`);
   const v4 = isIP(vip) === 4;
-  const frame = await packetProbe({
+  const frames = await packetProbeAll({
     ifname,
     frame: v4 ? arpProbe(mac, vip) : dadSolicitation(mac, vip),
     timeoutMs: WAIT_MS,
     resendMs: RESEND_MS,
+    maxAnswers: MAX_ANSWERS,
     ...(v4 ? arpFilter(ip.bytes) : naFilter(ip.bytes)),
   });
-  return frame ? answerer(ip.family, frame) : null;
+  return [...new Set(frames.map((f) => answerer(ip.family, f)))];
 }

@@ -1,11 +1,12 @@
 // `kvip check` against real kernels: the built CLI in namespace A ("this node"), another host in namespace B on
 // the same veth. The interface rows, the capabilities, the ARP probe / DAD solicitation (B holding the VIP is ✗
-// naming B's MAC, nobody is ✓, this node holding it is said so), and a BGP peer in B (listening, closed, with a
-// TCP MD5 key). Every run is checked to change nothing: A's and B's addresses, routes and links (and, without
-// BGP, both neighbour tables) are the same after it as before.
+// naming B's MAC, nobody is ✓, this node holding it is said so; on a follower, B answering is ✓ only while the
+// Lease names another node that renews it, and two hosts answering is ✗), and a BGP peer in B (listening,
+// closed, with a TCP MD5 key). Every run is checked to change nothing: A's and B's addresses, routes and
+// links (and, without BGP, both neighbour tables) are the same after it as before.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Children } from '../../src/demo/children.js';
@@ -138,8 +139,7 @@ describeNetns('kvip check on real interfaces (netns)', () => {
         expect(r.code).toBe(2);
         expect(row(r.out, 'VIP on the segment')).toBe(
           `✗ VIP on the segment  ${VIP4} is already answered by ${macB}: another node or device holds it; ` +
-            'if it is kube-vip/keepalived, stop it first (on a follower of a running kvip cluster this is its ' +
-            'leader: `kvip status` names it)',
+            'if it is kube-vip/keepalived, stop it first',
         );
       } finally {
         sh(`ip -n ${B} addr del ${VIP4}/32 dev ${IFB}`);
@@ -190,66 +190,113 @@ describeNetns('kvip check on real interfaces (netns)', () => {
 
   describe('ARP mode, on a follower of a running cluster', () => {
     // The Lease API in A (as this node's API server on 127.0.0.1:6443), its Lease written out of band over
-    // the control socket; B answers for the VIP as the leader would.
-    const children = new Children();
+    // the control socket, renewed by "b" as a leader renews it; B answers for the VIP as that leader would.
+    const leaseApi = new Children();
     let dir = '';
-    const putLease = async (holder: string, renewedAgoMs: number, seconds: number) => {
-      const at = microTime(new Date(Date.now() - renewedAgoMs));
+    const putLease = async (holder: string) => {
+      const at = microTime(new Date());
       const res = await unixRequest(controlSocket(dir), 'PUT', '/_fake/leases', {
         metadata: { name: 'plndr-cp-lock', namespace: 'kube-system' },
-        spec: { holderIdentity: holder, leaseDurationSeconds: seconds, acquireTime: at, renewTime: at },
+        spec: { holderIdentity: holder, leaseDurationSeconds: 5, acquireTime: at, renewTime: at },
       });
       expect(res.status).toBe(200);
     };
+    /** `holder` renews the Lease every 300 ms until stop() (which waits for the renewal in flight). */
+    const renewing = (holder: string) => {
+      let timer: NodeJS.Timeout | undefined;
+      let last: Promise<void> = Promise.resolve();
+      const tick = () => {
+        last = putLease(holder).catch(() => undefined);
+        timer = setTimeout(tick, 300);
+      };
+      tick();
+      return {
+        stop: async () => {
+          clearTimeout(timer);
+          await last;
+        },
+      };
+    };
+    /** kvip check as this node: by default under the host name, as kvip start names it without --nodeName. */
     const follower = (extra: string[] = []) =>
       arp(VIP4, [
         '--leaderElection',
         '--k8sConfigPath',
         join(dir, 'a.kubeconfig'),
-        '--nodeName',
-        'a',
+        '--healthCheck',
+        'off',
         ...extra,
       ]);
+    const segment = (r: Run) => row(r.out, 'VIP on the segment');
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'kvip-check-follower-'));
       const args = leaseApiArgs({ host: '127.0.0.1', sans: [], clients: ['a', 'b'], dir });
-      await children.spawnReady(A, [process.execPath, ...args], READY, 'the Lease API in A');
+      await leaseApi.spawnReady(A, [process.execPath, ...args], READY, 'the Lease API in A');
     }, 30_000);
     afterAll(() => {
-      children.killAll();
+      leaseApi.killAll();
       rmSync(dir, { recursive: true, force: true });
     });
 
-    it('the Lease names the node that answers as leader: ✓; an expired one, or one naming this node: ✗', async () => {
+    it('B answers and the Lease names b, which renews it: ✓; once b stops renewing: ✗ saying so', async () => {
       sh(`ip -n ${B} addr add ${VIP4}/32 dev ${IFB}`);
+      const b = renewing('b');
       try {
-        await putLease('b', 1000, 30);
         const r = await check(follower());
-        expect(row(r.out, 'VIP on the segment')).toMatch(
-          new RegExp(
-            `^✓ VIP on the segment  ${VIP4} is answered by ${macB}, and the Lease names b as leader, renewed ` +
-              `\\S+ s ago: as expected on a follower \\(${macB} should be b's\\)$`,
-          ),
+        expect(segment(r)).toBe(
+          `✓ VIP on the segment  ${VIP4} is answered by ${macB} alone, and the Lease names b, which renewed it ` +
+            `during this check: as expected on a follower (${macB} should be b's)`,
         );
         expect(r.code).toBe(0);
-
-        await putLease('b', 60_000, 5);
-        const expired = await check(follower());
-        expect(row(expired.out, 'VIP on the segment')).toMatch(
-          new RegExp(`^✗ .*${VIP4} is already answered by ${macB}: another node or device holds it`),
+        await b.stop();
+        const stale = await check(follower());
+        expect(segment(stale)).toBe(
+          `✗ VIP on the segment  ${VIP4} is already answered by ${macB}: another node or device holds it; if it ` +
+            'is kube-vip/keepalived, stop it first; the Lease kube-system/plndr-cp-lock names b, which did not ' +
+            'renew it within 4 s: no kvip leader is answering',
         );
-        expect(expired.code).toBe(2);
-
-        await putLease('a', 1000, 30);
-        const mine = await check(follower());
-        expect(row(mine.out, 'VIP on the segment')).toMatch(
-          /^✗ .*but the Lease names this node \(a\) as leader and the VIP is not here/,
-        );
+        expect(stale.code).toBe(2);
       } finally {
+        await b.stop();
         sh(`ip -n ${B} addr del ${VIP4}/32 dev ${IFB}`);
       }
     }, 90_000);
+
+    it('the Lease names this node (its host name, no --nodeName) while B answers: ✗', async () => {
+      const me = hostname().toLowerCase();
+      sh(`ip -n ${B} addr add ${VIP4}/32 dev ${IFB}`);
+      const self = renewing(me);
+      try {
+        const r = await check(follower());
+        expect(segment(r)).toMatch(
+          `; the Lease kube-system/plndr-cp-lock names this node (${me}) as leader, yet the VIP is not here`,
+        );
+        expect(r.code).toBe(2);
+      } finally {
+        await self.stop();
+        sh(`ip -n ${B} addr del ${VIP4}/32 dev ${IFB}`);
+      }
+    }, 60_000);
+
+    it('two hosts answer (B and a second interface there) while b renews: ✗ naming both', async () => {
+      // A macvlan in B with its own MAC and the VIP: two holders on one segment.
+      const MV = `${tag}m0`;
+      sh(`ip -n ${B} link add ${MV} link ${IFB} type macvlan mode bridge && ip -n ${B} link set ${MV} up`);
+      const macM = linkMac(B, MV);
+      sh(`ip -n ${B} addr add ${VIP4}/32 dev ${IFB} && ip -n ${B} addr add ${VIP4}/32 dev ${MV}`);
+      const b = renewing('b');
+      try {
+        const r = await check(follower());
+        expect(segment(r)).toMatch(/^✗ VIP on the segment .* more than one host holds it/);
+        for (const mac of [macB, macM]) expect(segment(r)).toContain(mac);
+        expect(r.code).toBe(2);
+      } finally {
+        await b.stop();
+        sh(`ip -n ${B} link del ${MV}`);
+        sh(`ip -n ${B} addr del ${VIP4}/32 dev ${IFB}`);
+      }
+    }, 60_000);
   });
 
   describe('ARP mode, IPv6', () => {

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubeRows } from '../../src/check/kube.js';
 import type { CheckRow } from '../../src/check/row.js';
@@ -93,50 +93,88 @@ test('all allowed: kubeconfig, this node API server, get/update/watch/create on 
   expect(leaseRequests().map((r) => [r.verb, r.path, r.status])).toEqual([
     ['get', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/plndr-cp-lock', 404],
   ]);
-  expect(found.lease).toBeNull();
+  expect(found.lease).toEqual({ kind: 'none' });
   expect(api.getLease('kube-system', 'plndr-cp-lock')).toBeUndefined();
 });
 
-test('reads who leads from the Lease, and changes nothing in it', async () => {
-  const renewed = new Date(Date.now() - 2000);
-  const stored = api.putLease({
-    metadata: { name: 'plndr-cp-lock', namespace: 'kube-system' },
-    spec: {
-      holderIdentity: 'cp2',
-      leaseDurationSeconds: 30,
-      acquireTime: microTime(renewed),
-      renewTime: microTime(renewed),
-      leaseTransitions: 3,
-    },
+const leaseSpec = (holder: string, renewed = new Date()) => ({
+  metadata: { name: 'plndr-cp-lock', namespace: 'kube-system' },
+  spec: {
+    holderIdentity: holder,
+    leaseDurationSeconds: 30,
+    acquireTime: microTime(renewed),
+    renewTime: microTime(renewed),
+    leaseTransitions: 3,
+  },
+});
+
+describe('reading who leads', () => {
+  afterEach(() => {
+    api.clearFaults();
+    api.deleteLease('kube-system', 'plndr-cp-lock');
   });
-  try {
-    const { lease } = await kubeRows(config(), {});
-    expect(lease).toMatchObject({ holder: 'cp2', state: 'valid', leaseTransitions: 3 });
-    expect(lease?.renewedSecondsAgo).toBeGreaterThanOrEqual(2);
+
+  it('one GET names the holder, and changes nothing in the Lease', async () => {
+    const stored = api.putLease(leaseSpec('cp2'));
+    expect((await kubeRows(config(), {})).lease).toEqual({ kind: 'read', holder: 'cp2' });
     expect(leaseRequests().map((r) => r.verb)).toEqual(['get']);
     expect(api.getLease('kube-system', 'plndr-cp-lock')?.metadata.resourceVersion).toBe(
       stored.metadata.resourceVersion,
     );
-  } finally {
-    api.deleteLease('kube-system', 'plndr-cp-lock');
-  }
-});
-
-test('an expired Lease reads as expired; denied access means it is not read', async () => {
-  const renewed = new Date(Date.now() - 60_000);
-  api.putLease({
-    metadata: { name: 'plndr-cp-lock', namespace: 'kube-system' },
-    spec: { holderIdentity: 'cp2', leaseDurationSeconds: 5, renewTime: microTime(renewed) },
+    api.putLease({ ...leaseSpec(''), spec: { holderIdentity: '' } });
+    expect((await kubeRows(config(), {})).lease).toEqual({ kind: 'read', holder: null });
   });
-  try {
-    expect((await kubeRows(config(), {})).lease).toMatchObject({ holder: 'cp2', state: 'expired' });
+
+  it('watching the holder: renewing once a later read shows it under a newer version', async () => {
+    api.putLease(leaseSpec('cp2'));
+    // The holder renews 0.6 s into the watch, as a leader does every retry period.
+    const renew = setTimeout(() => api.putLease(leaseSpec('cp2')), 600);
+    try {
+      expect((await kubeRows(config(), {}, true)).lease).toEqual({
+        kind: 'read',
+        holder: 'cp2',
+        renewing: true,
+      });
+    } finally {
+      clearTimeout(renew);
+    }
+    expect(leaseRequests().every((r) => r.verb === 'get')).toBe(true);
+  });
+
+  it('a holder that does not renew within retry period + renew deadline: not renewing, whatever its stamps say', async () => {
+    // Its wall-clock stamp says a minute from now, but it is never renewed: a clock-based check would be fooled.
+    api.putLease(leaseSpec('cp2', new Date(Date.now() + 60_000)));
+    const flags = { retryPeriod: '0.2', renewDeadline: '0.5', leaseDuration: '1' };
+    const reading = (await kubeRows(config(flags), {}, true)).lease;
+    expect(reading).toEqual({ kind: 'read', holder: 'cp2', renewing: false, watchedMs: 700 });
+    expect(leaseRequests().length).toBeGreaterThan(1);
+  });
+
+  it('this node as holder is not watched: named as it is (the host name, without --nodeName)', async () => {
+    const me = hostname().toLowerCase();
+    api.putLease(leaseSpec(me));
+    expect((await kubeRows(config(), {}, true)).lease).toEqual({ kind: 'read', holder: me });
+    expect(leaseRequests()).toHaveLength(1);
+  });
+
+  it('no Lease, a failing GET, or get not allowed: said so, or not read at all', async () => {
+    expect((await kubeRows(config(), {})).lease).toEqual({ kind: 'none' });
+    api.putLease(leaseSpec('cp2'));
+    api.setFault('cp1', { kind: 'status', code: 500 }, { verbs: ['get'], resources: ['leases'] });
+    expect((await kubeRows(config(), {})).lease).toEqual({
+      kind: 'failed',
+      reason: expect.stringMatching(/500/),
+    });
+    api.clearFaults();
     api.requests.splice(0);
     api.denied.push({ client: 'cp1', verb: 'get' });
     expect((await kubeRows(config(), {})).lease).toBeUndefined();
     expect(leaseRequests()).toEqual([]);
-  } finally {
-    api.deleteLease('kube-system', 'plndr-cp-lock');
-  }
+    // Another verb missing does not keep the Lease from being read.
+    api.denied.splice(0);
+    api.denied.push({ client: 'cp1', verb: 'patch' });
+    expect((await kubeRows(config(), {})).lease).toEqual({ kind: 'read', holder: 'cp2' });
+  });
 });
 
 test('RBAC without update: ✗ naming the verb and the object, with the kvip manifest rbac hint', async () => {
@@ -150,7 +188,8 @@ test('RBAC without update: ✗ naming the verb and the object, with the kvip man
     ),
   });
   expect(rows['API server']?.ok).toBe(true);
-  expect(leaseRequests()).toEqual([]);
+  // get is allowed: the Lease is read (there is none), nothing else is asked of it.
+  expect(leaseRequests().map((r) => r.verb)).toEqual(['get']);
 });
 
 test('RBAC without create and watch: both named in one row', async () => {

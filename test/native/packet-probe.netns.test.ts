@@ -1,7 +1,8 @@
 // packetProbe (native/src/packet_probe.c) against the real kernel: the caller (fixtures/native-ops.ts) in
 // namespace A, a host in B on the same veth, tcpdump in B for what reaches the wire. An ARP probe B answers
 // resolves with B's reply; nobody answering resolves null at the timeout while the event loop keeps running;
-// this host's own frame never counts; failures reject with the errno; no path leaves a socket open.
+// with maxAnswers every answer to the deadline, so two holders show as two MACs; this host's own frame never
+// counts; failures reject with the errno; no path leaves a socket open.
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -122,6 +123,35 @@ describeNetns('native packetProbe: one frame out, a bounded wait for its answer'
     await wire.waitFor('the repeats', () => wire.frames.length > 2);
   });
 
+  it("maxAnswers: every answer until the deadline, two hosts' among them; none is an empty array", async () => {
+    // A second interface in B with a MAC of its own, and an address on both: two holders on one segment.
+    const MV = `${tag}m0`;
+    const TWICE = '198.51.100.50';
+    sh(`ip -n ${B} link add ${MV} link ${IFB} type macvlan mode bridge && ip -n ${B} link set ${MV} up`);
+    try {
+      sh(`ip -n ${B} addr add ${TWICE}/32 dev ${IFB} && ip -n ${B} addr add ${TWICE}/32 dev ${MV}`);
+      const macM = linkMac(B, MV);
+      const r = await probe(arpQuestion(TWICE, { maxAnswers: 16, resendMs: 100, timeoutMs: 600 }));
+      const senders = (r.frames as string[]).map((f) =>
+        Buffer.from(f, 'hex').subarray(22, 28).toString('hex'),
+      );
+      expect([...new Set(senders)].sort()).toEqual([macB, macM].map((m) => m.replace(/:/g, '')).sort());
+      // Each answered each of the probes sent while it listened: more than one frame per host.
+      expect(senders.length).toBeGreaterThan(2);
+      expect(r.openFds).toBe(baselineFds);
+      // Stops at maxAnswers, before the deadline: the first two, whoever sent them.
+      expect(
+        (
+          (await probe(arpQuestion(TWICE, { maxAnswers: 2, resendMs: 100, timeoutMs: 5000 })))
+            .frames as string[]
+        ).length,
+      ).toBe(2);
+      expect(await probe(arpQuestion(NOBODY, { maxAnswers: 4 }))).toMatchObject({ frames: [] });
+    } finally {
+      sh(`ip -n ${B} link del ${MV}`);
+    }
+  });
+
   it.each([
     ['no such interface', { ifname: `${tag}zz` }, 'ENODEV', 'if_nametoindex'],
     ['a name too long for any interface', { ifname: 'x'.repeat(16) }, 'ENODEV', 'if_nametoindex'],
@@ -153,6 +183,8 @@ describeNetns('native packetProbe: one frame out, a bounded wait for its answer'
     ['a match beyond the first 256 bytes', { offset: 253 }, /bytes/],
     ['a mask not as long as the bytes', { mask: { hex: 'ff' } }, /mask/],
     ['an ethertype that is a length', { ethertype: 0x05dc }, /ethertype/],
+    ['no answer to wait for', { maxAnswers: 0 }, /maxAnswers/],
+    ['more answers than it keeps', { maxAnswers: 17 }, /maxAnswers/],
   ])('%s: a TypeError, before any socket', async (_what, extra, message) => {
     const r = await probe(arpQuestion(B4, extra));
     expect(r.error).toMatchObject({ name: 'TypeError', message: expect.stringMatching(message) });

@@ -11,7 +11,8 @@ import { AddressManager } from '../vip/address.js';
 import { kernelRoutes } from '../vip/routes.js';
 import { bgpPeerRows } from './bgp.js';
 import { hostRows, type HostFacts } from './host.js';
-import { identityOf, kubeRows } from './kube.js';
+import { kubeRows } from './kube.js';
+import { identityOf } from './lease.js';
 import type { CheckRow } from './row.js';
 import { needsLeader, probeSegment, segmentRow, type SegmentProbe } from './segment.js';
 

@@ -1,14 +1,12 @@
 // `kvip check --leaderElection`: the kubeconfig loads, the API server `kvip start` would talk to answers, the
 // credentials may do what kvip does with its Lease (SelfSubjectAccessReviews: ./access.ts), and this node's
-// API server passes the health check; and the Lease is read, to tell who leads (and whether it renews). Reads and reviews only: no
-// Lease is created, taken or changed.
+// API server passes the health check; and, when the segment row needs it, who leads (./lease.ts). Reads and
+// reviews only: no Lease is created, taken or changed.
 import type { Config } from '../config/index.js';
 import { leaseEndpoint, type Endpoint } from '../election/endpoint.js';
 import { KubeHttp } from '../election/kube-http.js';
-import { KubeLeaseStore } from '../election/kube-store.js';
 import { loadKubeConfig, type KubeConnection } from '../election/kubeconfig.js';
 import { healthProbeFor, type HealthProbe } from '../health/index.js';
-import { leaseIdentity } from '../service/identity.js';
 import { VERSION } from '../version.js';
 import {
   CredentialsRefusedError,
@@ -17,6 +15,7 @@ import {
   reviewAccess,
   type AccessNeed,
 } from './access.js';
+import { readLease, type LeaseReading } from './lease.js';
 import { notChecked, type CheckRow } from './row.js';
 
 const message = (err: unknown): string => {
@@ -146,73 +145,20 @@ async function healthRow(config: Config, conn: KubeConnection | undefined): Prom
   }
 }
 
-/**
- * What the Lease says about who leads. `renewing` is set only when asked for (a leader must be seen alive):
- * the holder renewed it while check watched, i.e. a later read showed the same holder under a newer version.
- * Judged without any clock: the Lease's wall-clock stamps are never compared with this machine's.
- */
-export type LeaseReading =
-  | { kind: 'none' }
-  | { kind: 'failed'; reason: string }
-  | { kind: 'read'; holder: string | null; renewing?: boolean; watchedMs?: number };
-
 export interface KubeFindings {
   rows: CheckRow[];
-  /** Absent when the Lease was not read (the kubeconfig or the API server failed, or get is not allowed). */
+  /** Only when asked for, and the Lease could be asked for (the API server answers, get is allowed). */
   lease?: LeaseReading;
 }
 
-/** This node's name in the Lease, as kvip start takes it ('' when there is none: then no holder is this node). */
-export function identityOf(config: Config): string {
-  try {
-    return leaseIdentity(config);
-  } catch {
-    return '';
-  }
-}
-
-/** How often the Lease is read again while waiting to see its holder renew it. */
-const REREAD_MS = 250;
-
 /**
- * One GET of the Lease; with `watchHolder`, and a holder other than `identity`, more GETs until it renews
- * (every --retryPeriod while it leads; a round may take up to --renewDeadline), bounded by their sum.
- */
-async function readLease(
-  config: Config,
-  http: KubeHttp,
-  identity: string,
-  watchHolder: boolean,
-): Promise<LeaseReading> {
-  const store = new KubeLeaseStore(http, config.namespace, config.leaseName);
-  const windowMs = (config.retryPeriod + config.renewDeadline) * 1000;
-  const get = () => bounded(config.renewDeadline * 1000, '--renewDeadline', (signal) => store.get(signal));
-  try {
-    const first = await get();
-    if (!first) return { kind: 'none' };
-    const holder = first.record.holderIdentity || null;
-    if (!watchHolder || holder === null || holder === identity) return { kind: 'read', holder };
-    const started = Date.now();
-    while (Date.now() - started < windowMs) {
-      await new Promise((r) => setTimeout(r, REREAD_MS));
-      const now = await get();
-      if (!now || now.record.holderIdentity !== holder) break; // gone, or another leader: not renewing
-      if (now.version !== first.version) return { kind: 'read', holder, renewing: true };
-    }
-    return { kind: 'read', holder, renewing: false, watchedMs: windowMs };
-  } catch (err) {
-    return { kind: 'failed', reason: message(err) };
-  }
-}
-
-/**
- * The kube rows, and the Lease as read. `watchHolder`: the caller needs to know whether the Lease's holder is
- * renewing it right now (another host answers for the VIP, and this may be why).
+ * The kube rows, and with `wantLease` who leads (./lease.ts): the caller needs it when one other host answers
+ * for the VIP, which may be this cluster's leader.
  */
 export async function kubeRows(
   config: Config,
   env: NodeJS.ProcessEnv,
-  watchHolder = false,
+  wantLease = false,
 ): Promise<KubeFindings> {
   const { row, conn } = kubeconfigRow(config, env);
   const rows = [row];
@@ -236,7 +182,7 @@ export async function kubeRows(
     } else {
       const access = await accessRow(config, http);
       rows.push(api, access.row);
-      if (access.mayGet) lease = await readLease(config, http, identityOf(config), watchHolder);
+      if (wantLease && access.mayGet) lease = await readLease(config, http);
     }
   } finally {
     http.close();

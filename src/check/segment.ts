@@ -8,7 +8,7 @@ import { isIP } from 'node:net';
 import type { Config } from '../config/index.js';
 import { whoAnswers } from '../vip/neighbour-probe.js';
 import type { HostFacts } from './host.js';
-import type { LeaseReading } from './kube.js';
+import type { LeaseReading } from './lease.js';
 import { notChecked, type CheckRow } from './row.js';
 
 const CHECK = 'VIP on the segment';
@@ -33,20 +33,33 @@ export function needsLeader(found: SegmentProbe | undefined, host: HostFacts | u
   return found !== undefined && 'answers' in found && found.answers.length === 1 && !host?.holdsVip;
 }
 
+const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+
 /** What the Lease adds to "another host answers" when it does not explain it. */
 function leaseNote(config: Config, lease: LeaseReading | undefined, identity: string): string {
-  const name = `${config.namespace}/${config.leaseName}`;
+  const name = `the Lease ${config.namespace}/${config.leaseName}`;
   if (!lease)
     return config.leaderElection
-      ? `; the Lease ${name} was not read (see the rows below), so whether it is this cluster's leader is not known`
+      ? `; ${name} was not read (see the rows below), so whether it is this cluster's leader is not known`
       : '';
-  if (lease.kind === 'none') return `; there is no Lease ${name}: no kvip leads with it`;
-  if (lease.kind === 'failed') return `; the Lease ${name} could not be read: ${lease.reason}`;
-  if (lease.holder === null) return `; the Lease ${name} is released: no kvip leads`;
-  if (lease.holder === identity)
-    return `; the Lease ${name} names this node (${identity}) as leader, yet the VIP is not here`;
-  const seconds = Math.round((lease.watchedMs ?? 0) / 100) / 10;
-  return `; the Lease ${name} names ${lease.holder}, which did not renew it within ${seconds} s: no kvip leader is answering`;
+  switch (lease.kind) {
+    case 'none':
+      return `; there is no Lease ${config.namespace}/${config.leaseName}: no kvip leads with it`;
+    case 'failed':
+      return `; ${name} could not be read: ${lease.reason}`;
+    case 'moved':
+      return `; ${name} went from ${lease.from} to ${lease.to ?? 'no holder'} during this check (a failover): run it again`;
+    case 'read':
+      return lease.holder === null
+        ? `; ${name} is released: no kvip leads`
+        : `; ${name} names this node (${identity}) as leader, yet the VIP is not here`;
+    case 'watched':
+      return (
+        `; ${name} names ${lease.holder}, which did not renew it within ${seconds(lease.watchedMs)}` +
+        (lease.error ? ` (reading it again failed: ${lease.error})` : '') +
+        ': no kvip leader is answering (if the cluster runs with other --retryPeriod/--renewDeadline, pass them)'
+      );
+  }
 }
 
 /** The row, once the Lease is known (undefined: it was not read). */
@@ -74,8 +87,8 @@ export function segmentRow(
       check: CHECK,
       ok: false,
       detail:
-        `${vip} is answered by ${macs} while this node holds it too: two holders; stop the other one ` +
-        '(kube-vip, keepalived, a static address)',
+        `${vip} is answered by ${macs} while this node holds it too: more than one holder; stop the ` +
+        'others (kube-vip, keepalived, a static address)',
     };
   if (answers.length > 1)
     return {
@@ -86,7 +99,7 @@ export function segmentRow(
         'the others (kube-vip, keepalived, a static address)',
     };
   const mac = answers[0] as string;
-  if (lease?.kind === 'read' && lease.holder !== null && lease.holder !== identity && lease.renewing)
+  if (lease?.kind === 'watched' && lease.renewed)
     return {
       check: CHECK,
       ok: true,

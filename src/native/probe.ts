@@ -31,9 +31,10 @@ export interface PacketProbeAllOptions extends PacketProbeOptions {
  * the socket is closed on every path. Rejects with a NativeError: ENODEV (no such interface), EPERM (no
  * CAP_NET_RAW), ENETDOWN (the link is down), ...; options of the wrong type or range throw a TypeError.
  */
-export async function packetProbe(opts: PacketProbeOptions): Promise<Buffer | null> {
-  const [first] = await loadNative().packetProbe({ ...opts, maxAnswers: 1 });
-  return first ?? null;
+export function packetProbe(opts: PacketProbeOptions): Promise<Buffer | null> {
+  return loadNative()
+    .packetProbe({ ...opts, maxAnswers: 1 })
+    .then(([first]) => first ?? null);
 }
 
 /**

@@ -9,7 +9,7 @@ import { ETHERTYPE_ARP, ETHERTYPE_IPV6, arpProbe, dadSolicitation, formatMac, ip
 /** RFC 5227's three probes, about PROBE_MAX apart, and the wait after the last one: 1.2 s in all. */
 const WAIT_MS = 1200;
 const RESEND_MS = 400;
-/** Answers kept: each holder answers each of the three probes, so this tells apart up to five holders. */
+/** Answers kept: every holder answers the first probe, so up to this many holders are told apart. */
 const MAX_ANSWERS = 16;
 
 type Filter = Pick<PacketProbeOptions, 'ethertype' | 'offset' | 'bytes' | 'mask'>;

@@ -1,8 +1,8 @@
 // `kvip check --leaderElection`, the Kubernetes rows, against the Lease API fake over TLS on 127.0.0.1 (as kvip
 // start reaches this node's API server by default: verified as "kubernetes"): the kubeconfig, the API server,
 // what RBAC allows on the Lease (SelfSubjectAccessReviews from the fake's `denied` rules) and the health check.
-// Every server is closed and the kubeconfig removed after each test; the check only reads the Lease (who leads),
-// never creates or changes it.
+// Every server is closed and the kubeconfig removed after each test; the check only reads the Lease (who
+// leads, when asked), never creates or changes it.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +12,7 @@ import { kubeRows } from '../../src/check/kube.js';
 import type { CheckRow } from '../../src/check/row.js';
 import { loadConfig } from '../../src/config/index.js';
 import { microTime, startFakeApiServer, type FakeApiServer } from '../../src/lease-api/server.js';
+import { until } from '../helpers/wait.js';
 
 const TOKEN = 'kvip-sentinel-check-kube-7c1d';
 let api: FakeApiServer;
@@ -89,11 +90,8 @@ test('all allowed: kubeconfig, this node API server, get/update/watch/create on 
     (r) => r.path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
   );
   expect(reviews.map((r) => [r.client, r.status])).toEqual(Array(6).fill(['cp1', 201]));
-  // The Lease is only read (there is none yet), never created.
-  expect(leaseRequests().map((r) => [r.verb, r.path, r.status])).toEqual([
-    ['get', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/plndr-cp-lock', 404],
-  ]);
-  expect(found.lease).toEqual({ kind: 'none' });
+  expect(leaseRequests()).toEqual([]);
+  expect(found.lease).toBeUndefined();
   expect(api.getLease('kube-system', 'plndr-cp-lock')).toBeUndefined();
 });
 
@@ -108,72 +106,132 @@ const leaseSpec = (holder: string, renewed = new Date()) => ({
   },
 });
 
-describe('reading who leads', () => {
+/** A short watch window (retry period + renew deadline = 0.7 s), for the cases that wait it out. */
+const SHORT = { retryPeriod: '0.2', renewDeadline: '0.5', leaseDuration: '1' };
+
+/** Runs `fn` once check's first GET of the Lease has been answered (so that what it does comes after). */
+async function afterFirstRead(fn: () => void): Promise<void> {
+  await until(
+    () => leaseRequests().some((r) => r.verb === 'get' && r.status !== 0),
+    'the first Lease GET',
+    20_000,
+  );
+  fn();
+}
+
+describe('who leads (when the segment row wants it)', () => {
   afterEach(() => {
     api.clearFaults();
     api.deleteLease('kube-system', 'plndr-cp-lock');
   });
 
-  it('one GET names the holder, and changes nothing in the Lease', async () => {
-    const stored = api.putLease(leaseSpec('cp2'));
-    expect((await kubeRows(config(), {})).lease).toEqual({ kind: 'read', holder: 'cp2' });
-    expect(leaseRequests().map((r) => r.verb)).toEqual(['get']);
-    expect(api.getLease('kube-system', 'plndr-cp-lock')?.metadata.resourceVersion).toBe(
-      stored.metadata.resourceVersion,
-    );
-    api.putLease({ ...leaseSpec(''), spec: { holderIdentity: '' } });
-    expect((await kubeRows(config(), {})).lease).toEqual({ kind: 'read', holder: null });
+  it('not wanted: the Lease is not read at all', async () => {
+    api.putLease(leaseSpec('cp2'));
+    expect((await kubeRows(config(), {})).lease).toBeUndefined();
+    expect(leaseRequests()).toEqual([]);
   });
 
-  it('watching the holder: renewing once a later read shows it under a newer version', async () => {
+  it('another holder that renews while check watches: renewed, and nothing in the Lease changed by check', async () => {
     api.putLease(leaseSpec('cp2'));
-    // The holder renews 0.6 s into the watch, as a leader does every retry period.
-    const renew = setTimeout(() => api.putLease(leaseSpec('cp2')), 600);
+    // The holder renews every 100 ms, as a leader does every retry period, until the check is done.
+    const renew = setInterval(() => api.putLease(leaseSpec('cp2')), 100);
     try {
       expect((await kubeRows(config(), {}, true)).lease).toEqual({
-        kind: 'read',
+        kind: 'watched',
         holder: 'cp2',
-        renewing: true,
+        renewed: true,
+        watchedMs: expect.any(Number),
       });
     } finally {
-      clearTimeout(renew);
+      clearInterval(renew);
     }
     expect(leaseRequests().every((r) => r.verb === 'get')).toBe(true);
   });
 
-  it('a holder that does not renew within retry period + renew deadline: not renewing, whatever its stamps say', async () => {
-    // Its wall-clock stamp says a minute from now, but it is never renewed: a clock-based check would be fooled.
+  it('a holder that does not renew within the window: not renewed, whatever its stamps say', async () => {
+    // Its wall-clock stamp is a minute ahead, but it is never renewed: a clock-based check would be fooled.
     api.putLease(leaseSpec('cp2', new Date(Date.now() + 60_000)));
-    const flags = { retryPeriod: '0.2', renewDeadline: '0.5', leaseDuration: '1' };
-    const reading = (await kubeRows(config(flags), {}, true)).lease;
-    expect(reading).toEqual({ kind: 'read', holder: 'cp2', renewing: false, watchedMs: 700 });
+    // Not an error either when the last GET is cut short by the end of the window.
+    expect((await kubeRows(config(SHORT), {}, true)).lease).toEqual({
+      kind: 'watched',
+      holder: 'cp2',
+      renewed: false,
+      watchedMs: expect.any(Number),
+    });
     expect(leaseRequests().length).toBeGreaterThan(1);
   });
 
-  it('this node as holder is not watched: named as it is (the host name, without --nodeName)', async () => {
+  it('released, or held by this node (its host name, without --nodeName): one GET, nothing to watch', async () => {
     const me = hostname().toLowerCase();
     api.putLease(leaseSpec(me));
     expect((await kubeRows(config(), {}, true)).lease).toEqual({ kind: 'read', holder: me });
     expect(leaseRequests()).toHaveLength(1);
+    api.putLease({ ...leaseSpec(''), spec: { holderIdentity: '' } });
+    expect((await kubeRows(config(), {}, true)).lease).toEqual({ kind: 'read', holder: null });
+  });
+
+  it('a failover while check watches: moved, from whom to whom; deleted: none', async () => {
+    api.putLease(leaseSpec('cp2'));
+    const [moved] = await Promise.all([
+      kubeRows(config(), {}, true),
+      afterFirstRead(() => api.putLease(leaseSpec('cp3'))),
+    ]);
+    expect(moved.lease).toEqual({ kind: 'moved', from: 'cp2', to: 'cp3' });
+    api.requests.splice(0);
+    const [deleted] = await Promise.all([
+      kubeRows(config(), {}, true),
+      afterFirstRead(() => api.deleteLease('kube-system', 'plndr-cp-lock')),
+    ]);
+    expect(deleted.lease).toEqual({ kind: 'none' });
+  });
+
+  it('a later GET that hangs for its whole renew deadline: the holder kept, and why it was not seen renewing', async () => {
+    api.putLease(leaseSpec('cp2'));
+    // A window (1.5 s) long enough that the first GET after the first read gets the whole renew deadline (1 s).
+    const flags = { retryPeriod: '0.5', renewDeadline: '1', leaseDuration: '2' };
+    const [hung] = await Promise.all([
+      kubeRows(config(flags), {}, true),
+      afterFirstRead(() => api.setFault('cp1', { kind: 'hang' }, { verbs: ['get'], resources: ['leases'] })),
+    ]);
+    expect(hung.lease).toEqual({
+      kind: 'watched',
+      holder: 'cp2',
+      renewed: false,
+      watchedMs: expect.any(Number),
+      error: 'no answer within 1000 ms (--renewDeadline)',
+    });
+    // One cut short by the end of the window (0.45 s of a 0.5 s deadline left): that is the window ending.
+    api.clearFaults();
+    api.requests.splice(0);
+    const [cut] = await Promise.all([
+      kubeRows(config(SHORT), {}, true),
+      afterFirstRead(() => api.setFault('cp1', { kind: 'hang' }, { verbs: ['get'], resources: ['leases'] })),
+    ]);
+    expect(cut.lease).toEqual({
+      kind: 'watched',
+      holder: 'cp2',
+      renewed: false,
+      watchedMs: expect.any(Number),
+    });
   });
 
   it('no Lease, a failing GET, or get not allowed: said so, or not read at all', async () => {
-    expect((await kubeRows(config(), {})).lease).toEqual({ kind: 'none' });
-    api.putLease(leaseSpec('cp2'));
+    expect((await kubeRows(config(), {}, true)).lease).toEqual({ kind: 'none' });
+    api.putLease({ ...leaseSpec(''), spec: { holderIdentity: '' } });
     api.setFault('cp1', { kind: 'status', code: 500 }, { verbs: ['get'], resources: ['leases'] });
-    expect((await kubeRows(config(), {})).lease).toEqual({
+    expect((await kubeRows(config(), {}, true)).lease).toEqual({
       kind: 'failed',
       reason: expect.stringMatching(/500/),
     });
     api.clearFaults();
     api.requests.splice(0);
     api.denied.push({ client: 'cp1', verb: 'get' });
-    expect((await kubeRows(config(), {})).lease).toBeUndefined();
+    expect((await kubeRows(config(), {}, true)).lease).toBeUndefined();
     expect(leaseRequests()).toEqual([]);
     // Another verb missing does not keep the Lease from being read.
     api.denied.splice(0);
     api.denied.push({ client: 'cp1', verb: 'patch' });
-    expect((await kubeRows(config(), {})).lease).toEqual({ kind: 'read', holder: 'cp2' });
+    expect((await kubeRows(config(), {}, true)).lease).toEqual({ kind: 'read', holder: null });
   });
 });
 
@@ -188,8 +246,7 @@ test('RBAC without update: ✗ naming the verb and the object, with the kvip man
     ),
   });
   expect(rows['API server']?.ok).toBe(true);
-  // get is allowed: the Lease is read (there is none), nothing else is asked of it.
-  expect(leaseRequests().map((r) => r.verb)).toEqual(['get']);
+  expect(leaseRequests()).toEqual([]);
 });
 
 test('RBAC without create and watch: both named in one row', async () => {

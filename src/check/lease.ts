@@ -1,0 +1,103 @@
+// `kvip check`: who leads, from the Lease, to tell whether the one host answering for the VIP is this
+// cluster's leader. Judged without any clock but this process's monotonic one: the Lease's wall-clock stamps
+// are never compared with this machine's. A holder that leads renews the Lease every --retryPeriod and gives a
+// round up after --renewDeadline (as the elector does), so within their sum it writes again: a later GET
+// shows the same holder under a newer resourceVersion. GETs only; nothing is created or changed.
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Config } from '../config/index.js';
+import type { KubeHttp } from '../election/kube-http.js';
+import { KubeLeaseStore } from '../election/kube-store.js';
+import type { StoredLease } from '../election/types.js';
+import { leaseIdentity } from '../service/identity.js';
+
+export type LeaseReading =
+  /** There is no such Lease (or it was deleted while check watched). */
+  | { kind: 'none' }
+  /** The first GET failed. */
+  | { kind: 'failed'; reason: string }
+  /** Released (holder null), or held by this node: nothing to watch. */
+  | { kind: 'read'; holder: string | null }
+  /** Held by another node, watched for `watchedMs`: renewed, or not (with why it was not seen, if a GET failed). */
+  | { kind: 'watched'; holder: string; renewed: boolean; watchedMs: number; error?: string }
+  /** While watched, the Lease went from `from` to `to` (null: released): leadership moved during the check. */
+  | { kind: 'moved'; from: string; to: string | null };
+
+/** How often the Lease is read again while waiting to see its holder renew it. */
+const REREAD_MS = 250;
+
+/** This node's name in the Lease, as kvip start takes it ('' when there is none: then no holder is this node). */
+export function identityOf(config: Config): string {
+  try {
+    return leaseIdentity(config);
+  } catch {
+    return '';
+  }
+}
+
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** A GET that got no answer in the time it was given. */
+class NoAnswer extends Error {}
+
+/** One GET, aborted after `ms` (a NoAnswer whose message names the option bounding it). */
+async function getWithin(store: KubeLeaseStore, ms: number): Promise<StoredLease | null> {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new NoAnswer(`no answer within ${Math.round(ms)} ms (--renewDeadline)`)),
+    ms,
+  );
+  try {
+    return await store.get(controller.signal);
+  } catch (err) {
+    throw controller.signal.aborted ? controller.signal.reason : err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Reads the Lease, and while another node holds it, reads it again until that node renews it. Takes at most
+ * --renewDeadline for the first GET plus --retryPeriod + --renewDeadline of watching: every later GET is cut
+ * to what is left of that window.
+ */
+export async function readLease(config: Config, http: KubeHttp): Promise<LeaseReading> {
+  const store = new KubeLeaseStore(http, config.namespace, config.leaseName);
+  const renewDeadlineMs = config.renewDeadline * 1000;
+  let first: StoredLease | null;
+  try {
+    first = await getWithin(store, renewDeadlineMs);
+  } catch (err) {
+    return { kind: 'failed', reason: messageOf(err) };
+  }
+  if (!first) return { kind: 'none' };
+  const holder = first.record.holderIdentity;
+  if (holder === '' || holder === identityOf(config)) return { kind: 'read', holder: holder || null };
+  const started = performance.now();
+  const deadline = started + (config.retryPeriod + config.renewDeadline) * 1000;
+  const watched = (renewed: boolean, error?: string): LeaseReading => ({
+    kind: 'watched',
+    holder,
+    renewed,
+    watchedMs: Math.round(performance.now() - started),
+    ...(error ? { error } : {}),
+  });
+  while (performance.now() < deadline) {
+    await sleep(Math.min(REREAD_MS, deadline - performance.now()));
+    const left = deadline - performance.now();
+    if (left <= 0) break;
+    let now: StoredLease | null;
+    const ms = Math.min(renewDeadlineMs, left);
+    try {
+      now = await getWithin(store, ms);
+    } catch (err) {
+      // A GET cut short by the end of the window is just the window ending; anything else says why.
+      return watched(false, err instanceof NoAnswer && ms < renewDeadlineMs ? undefined : messageOf(err));
+    }
+    if (!now) return { kind: 'none' };
+    const next = now.record.holderIdentity;
+    if (next !== holder) return { kind: 'moved', from: holder, to: next || null };
+    if (now.version !== first.version) return watched(true);
+  }
+  return watched(false);
+}

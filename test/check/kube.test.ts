@@ -187,32 +187,21 @@ describe('who leads (when the segment row wants it)', () => {
 
   it('a later GET that hangs for its whole renew deadline: the holder kept, and why it was not seen renewing', async () => {
     api.putLease(leaseSpec('cp2'));
+    /** The Lease as read when every GET after the first one hangs. */
+    const hanging = async (flags: Record<string, string>) => {
+      api.clearFaults();
+      api.requests.splice(0);
+      const hang = () => api.setFault('cp1', { kind: 'hang' }, { verbs: ['get'], resources: ['leases'] });
+      return (await Promise.all([kubeRows(config(flags), {}, true), afterFirstRead(hang)]))[0].lease;
+    };
+    const notRenewed = { kind: 'watched', holder: 'cp2', renewed: false, watchedMs: expect.any(Number) };
     // A window (1.5 s) long enough that the first GET after the first read gets the whole renew deadline (1 s).
-    const flags = { retryPeriod: '0.5', renewDeadline: '1', leaseDuration: '2' };
-    const [hung] = await Promise.all([
-      kubeRows(config(flags), {}, true),
-      afterFirstRead(() => api.setFault('cp1', { kind: 'hang' }, { verbs: ['get'], resources: ['leases'] })),
-    ]);
-    expect(hung.lease).toEqual({
-      kind: 'watched',
-      holder: 'cp2',
-      renewed: false,
-      watchedMs: expect.any(Number),
+    expect(await hanging({ retryPeriod: '0.5', renewDeadline: '1', leaseDuration: '2' })).toEqual({
+      ...notRenewed,
       error: 'no answer within 1000 ms (--renewDeadline)',
     });
     // One cut short by the end of the window (0.45 s of a 0.5 s deadline left): that is the window ending.
-    api.clearFaults();
-    api.requests.splice(0);
-    const [cut] = await Promise.all([
-      kubeRows(config(SHORT), {}, true),
-      afterFirstRead(() => api.setFault('cp1', { kind: 'hang' }, { verbs: ['get'], resources: ['leases'] })),
-    ]);
-    expect(cut.lease).toEqual({
-      kind: 'watched',
-      holder: 'cp2',
-      renewed: false,
-      watchedMs: expect.any(Number),
-    });
+    expect(await hanging(SHORT)).toEqual(notRenewed);
   });
 
   it('no Lease, a failing GET, or get not allowed: said so, or not read at all', async () => {

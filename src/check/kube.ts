@@ -16,13 +16,7 @@ import {
   type AccessNeed,
 } from './access.js';
 import { readLease, type LeaseReading } from './lease.js';
-import { notChecked, type CheckRow } from './row.js';
-
-const message = (err: unknown): string => {
-  const e = err as NodeJS.ErrnoException;
-  const text = e instanceof Error ? e.message : String(err);
-  return e.code && !text.includes(e.code) ? `${e.code}: ${text}` : text;
-};
+import { errorText, notChecked, type CheckRow } from './row.js';
 
 /** An AbortSignal that aborts after ms with a reason that names the option setting it. */
 function deadline(ms: number, option: string): { signal: AbortSignal; done: () => void } {
@@ -51,7 +45,7 @@ function kubeconfigRow(config: Config, env: NodeJS.ProcessEnv): { row: CheckRow;
     const what = config.inCluster ? "the pod's ServiceAccount" : config.k8sConfigPath;
     return { row: { check, ok: true, detail: `${what} (names ${conn.server.origin})` }, conn };
   } catch (err) {
-    return { row: { check, ok: false, detail: message(err) } };
+    return { row: { check, ok: false, detail: errorText(err) } };
   }
 }
 
@@ -81,7 +75,7 @@ async function apiServerRow(config: Config, http: KubeHttp, endpoint: Endpoint):
     const hint = local
       ? `: is this node's API server running on port ${config.port}? (--apiServer kubeconfig talks to the server the kubeconfig names)`
       : '';
-    return { check, ok: false, detail: `${where}: ${message(err)}${hint}` };
+    return { check, ok: false, detail: `${where}: ${errorText(err)}${hint}` };
   }
 }
 
@@ -100,7 +94,7 @@ async function accessRow(config: Config, http: KubeHttp): Promise<{ row: CheckRo
     const detail =
       err instanceof CredentialsRefusedError
         ? `${err.message}: renew the kubeconfig's token or client certificate`
-        : `cannot ask the API server: ${message(err)}`;
+        : `cannot ask the API server: ${errorText(err)}`;
     return { row: { check, ok: false, detail }, mayGet: false };
   }
   const where = `in namespace ${config.namespace}`;
@@ -125,7 +119,7 @@ async function healthRow(config: Config, conn: KubeConnection | undefined): Prom
   try {
     probe = healthProbeFor(config.healthCheck, conn, config.port);
   } catch (err) {
-    return notChecked(check, conn ? message(err) : 'the kubeconfig did not load');
+    return notChecked(check, conn ? errorText(err) : 'the kubeconfig did not load');
   }
   if (!probe) return { check, ok: true, detail: 'off' };
   const ms = config.healthCheckTimeout * 1000;
@@ -137,7 +131,7 @@ async function healthRow(config: Config, conn: KubeConnection | undefined): Prom
       check,
       ok: false,
       detail:
-        `${probe.description}: ${message(err)}: while this fails kvip does not lead on this node; check that ` +
+        `${probe.description}: ${errorText(err)}: while this fails kvip does not lead on this node; check that ` +
         "this node's API server runs and is ready, or raise --healthCheckTimeout",
     };
   } finally {

@@ -10,6 +10,7 @@ import type { KubeHttp } from '../election/kube-http.js';
 import { KubeLeaseStore } from '../election/kube-store.js';
 import type { StoredLease } from '../election/types.js';
 import { leaseIdentity } from '../service/identity.js';
+import { errorText } from './row.js';
 
 export type LeaseReading =
   /** There is no such Lease (or it was deleted while check watched). */
@@ -18,13 +19,21 @@ export type LeaseReading =
   | { kind: 'failed'; reason: string }
   /** Released (holder null), or held by this node: nothing to watch. */
   | { kind: 'read'; holder: string | null }
-  /** Held by another node, watched for `watchedMs`: renewed, or not (with why it was not seen, if a GET failed). */
-  | { kind: 'watched'; holder: string; renewed: boolean; watchedMs: number; error?: string }
+  /**
+   * Held by another node and watched for up to `windowMs`: renewed, or not. `seenMs`: from the first read to
+   * the sending of the last GET that was answered (so not renewing was seen over that long); `error`: why the
+   * last GET failed, if it did.
+   */
+  | { kind: 'watched'; holder: string; renewed: boolean; seenMs: number; windowMs: number; error?: string }
   /** While watched, the Lease went from `from` to `to` (null: released): leadership moved during the check. */
-  | { kind: 'moved'; from: string; to: string | null };
+  | { kind: 'moved'; from: string; to: string | null }
+  /** While watched, the Lease held by `from` was deleted. */
+  | { kind: 'deleted'; from: string };
 
 /** How often the Lease is read again while waiting to see its holder renew it. */
 const REREAD_MS = 250;
+/** No GET is sent with less of the window left than this: it could only be cut short. */
+const LAST_GET_MIN_MS = 20;
 
 /** This node's name in the Lease, as kvip start takes it ('' when there is none: then no holder is this node). */
 export function identityOf(config: Config): string {
@@ -34,8 +43,6 @@ export function identityOf(config: Config): string {
     return '';
   }
 }
-
-const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /** A GET that got no answer in the time it was given. */
 class NoAnswer extends Error {}
@@ -68,33 +75,42 @@ export async function readLease(config: Config, http: KubeHttp): Promise<LeaseRe
   try {
     first = await getWithin(store, renewDeadlineMs);
   } catch (err) {
-    return { kind: 'failed', reason: messageOf(err) };
+    return { kind: 'failed', reason: errorText(err) };
   }
   if (!first) return { kind: 'none' };
   const holder = first.record.holderIdentity;
   if (holder === '' || holder === identityOf(config)) return { kind: 'read', holder: holder || null };
   const started = performance.now();
-  const deadline = started + (config.retryPeriod + config.renewDeadline) * 1000;
-  const watched = (renewed: boolean, error?: string): LeaseReading => ({
+  const windowMs = Math.round((config.retryPeriod + config.renewDeadline) * 1000);
+  const deadline = started + windowMs;
+  let seenMs = 0;
+  let error: string | undefined;
+  const watched = (renewed: boolean): LeaseReading => ({
     kind: 'watched',
     holder,
     renewed,
-    watchedMs: Math.round(performance.now() - started),
+    seenMs: Math.round(seenMs),
+    windowMs,
     ...(error ? { error } : {}),
   });
-  while (performance.now() < deadline) {
-    await sleep(Math.min(REREAD_MS, deadline - performance.now()));
-    const left = deadline - performance.now();
-    if (left <= 0) break;
-    let now: StoredLease | null;
+  for (;;) {
+    await sleep(Math.min(REREAD_MS, Math.max(0, deadline - performance.now())));
+    const sentAt = performance.now();
+    const left = deadline - sentAt;
+    if (left < LAST_GET_MIN_MS) break;
     const ms = Math.min(renewDeadlineMs, left);
+    let now: StoredLease | null;
     try {
       now = await getWithin(store, ms);
     } catch (err) {
-      // A GET cut short by the end of the window is just the window ending; anything else says why.
-      return watched(false, err instanceof NoAnswer && ms < renewDeadlineMs ? undefined : messageOf(err));
+      // A failure may pass (an API server's hiccup): read again while the window lasts; why it failed is kept
+      // until a read is answered. A GET cut short by the end of the window is just the window ending.
+      if (!(err instanceof NoAnswer && ms < renewDeadlineMs)) error = errorText(err);
+      continue;
     }
-    if (!now) return { kind: 'none' };
+    error = undefined;
+    seenMs = sentAt - started;
+    if (!now) return { kind: 'deleted', from: holder };
     const next = now.record.holderIdentity;
     if (next !== holder) return { kind: 'moved', from: holder, to: next || null };
     if (now.version !== first.version) return watched(true);

@@ -9,6 +9,13 @@ export interface CheckRow {
   detail: string;
 }
 
+/** An error as one line, its errno code first when the message does not already name it. */
+export function errorText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const text = e instanceof Error ? e.message : String(err);
+  return e.code && !text.includes(e.code) ? `${e.code}: ${text}` : text;
+}
+
 /** A row that could not run because a check it depends on failed: it fails too, and says why. */
 export function notChecked(check: string, because: string): CheckRow {
   return { check, ok: false, detail: `not checked: ${because}` };

@@ -3,7 +3,8 @@
 // (src/vip/neighbour-probe.ts). Neither makes any receiver cache anything. This node's own kernel never
 // answers its own probe, so a VIP this node holds (a running kvip leader) shows as held here, not as a
 // conflict. On a follower of a running cluster the leader answers: one host answering is expected when the
-// Lease names another node and that node renewed it while check watched. Two hosts answering never is.
+// Lease names another node and that node renewed it while check watched. More than one host answering, or
+// another host while this node holds the VIP, never is.
 import { isIP } from 'node:net';
 import type { Config } from '../config/index.js';
 import { whoAnswers } from '../vip/neighbour-probe.js';
@@ -34,6 +35,8 @@ export function needsLeader(found: SegmentProbe | undefined, host: HostFacts | u
 }
 
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+/** How far short of the window the last answered read may be and still count as the whole window. */
+const SEEN_SLACK_MS = 500;
 
 /** What the Lease adds to "another host answers" when it does not explain it. */
 function leaseNote(config: Config, lease: LeaseReading | undefined, identity: string): string {
@@ -49,16 +52,25 @@ function leaseNote(config: Config, lease: LeaseReading | undefined, identity: st
       return `; ${name} could not be read: ${lease.reason}`;
     case 'moved':
       return `; ${name} went from ${lease.from} to ${lease.to ?? 'no holder'} during this check (a failover): run it again`;
+    case 'deleted':
+      return `; ${name}, held by ${lease.from}, was deleted during this check: run it again`;
     case 'read':
       return lease.holder === null
         ? `; ${name} is released: no kvip leads`
         : `; ${name} names this node (${identity}) as leader, yet the VIP is not here`;
-    case 'watched':
+    case 'watched': {
+      const why = lease.error ? `reading it failed: ${lease.error}` : 'no read was answered';
+      // Seen over (nearly) the whole window: a leader would have renewed by then.
+      if (lease.seenMs >= lease.windowMs - SEEN_SLACK_MS)
+        return (
+          `; ${name} names ${lease.holder}, which did not renew it within ${seconds(lease.seenMs)}: no kvip ` +
+          'leader is answering (if the cluster runs with other --retryPeriod/--renewDeadline, pass them)'
+        );
       return (
-        `; ${name} names ${lease.holder}, which did not renew it within ${seconds(lease.watchedMs)}` +
-        (lease.error ? ` (reading it again failed: ${lease.error})` : '') +
-        ': no kvip leader is answering (if the cluster runs with other --retryPeriod/--renewDeadline, pass them)'
+        `; ${name} names ${lease.holder}, but whether it renews it is not known: it was seen for ` +
+        `${seconds(lease.seenMs)} of ${seconds(lease.windowMs)}, then ${why}; run check again`
       );
+    }
   }
 }
 

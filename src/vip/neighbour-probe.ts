@@ -47,7 +47,7 @@ function answerer(family: 4 | 6, frame: Buffer): string {
 
 /**
  * The MACs of the hosts on `ifname`'s segment that answer for `vip` within 1.2 s, each once, in the order they
- * first answered (none: an empty array); two or more are two holders. `mac` is this interface's. Rejects with
+ * first answered (none: an empty array); more than one is more than one holder. `mac` is this interface's. Rejects with
  * the addon's errors (EPERM without CAP_NET_RAW, ENETDOWN, ENODEV).
  */
 export async function whoAnswers(ifname: string, mac: string, vip: string): Promise<string[]> {

@@ -267,7 +267,7 @@ describeNetns('kvip check on real interfaces (netns)', () => {
         expect(stale.code).toBe(2);
       } finally {
         await b.stop();
-        sh(`ip -n ${B} addr del ${VIP4}/32 dev ${IFB}`);
+        trySh(`ip -n ${B} addr del ${VIP4}/32 dev ${IFB}`);
       }
     }, 90_000);
 
@@ -283,7 +283,7 @@ describeNetns('kvip check on real interfaces (netns)', () => {
         expect(r.code).toBe(2);
       } finally {
         await self.stop();
-        sh(`ip -n ${B} addr del ${VIP4}/32 dev ${IFB}`);
+        trySh(`ip -n ${B} addr del ${VIP4}/32 dev ${IFB}`);
       }
     }, 60_000);
 

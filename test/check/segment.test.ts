@@ -10,7 +10,7 @@ const VIP = '198.51.100.100';
 const M1 = '02:00:00:00:00:01';
 const M2 = '02:00:00:00:00:02';
 const LEASE = 'the Lease kube-system/plndr-cp-lock';
-const RENEWING: LeaseReading = { kind: 'watched', holder: 'cp2', renewed: true, watchedMs: 420 };
+const RENEWING: LeaseReading = { kind: 'watched', holder: 'cp2', renewed: true, seenMs: 420, windowMs: 4000 };
 
 function config(leaderElection = true) {
   const flags: Record<string, string | boolean> = { vip: VIP, interface: 'eth0', arp: true, leaderElection };
@@ -45,18 +45,31 @@ describe('VIP on the segment', () => {
 
   it.each<[string, LeaseReading | undefined, boolean, string]>([
     [
-      'not renewed while watched',
-      { kind: 'watched', holder: 'cp2', renewed: false, watchedMs: 4012 },
+      'not renewed while watched over the window',
+      { kind: 'watched', holder: 'cp2', renewed: false, seenMs: 3612, windowMs: 4000 },
       true,
-      `; ${LEASE} names cp2, which did not renew it within 4 s: no kvip leader is answering (if the cluster ` +
+      `; ${LEASE} names cp2, which did not renew it within 3.6 s: no kvip leader is answering (if the cluster ` +
         'runs with other --retryPeriod/--renewDeadline, pass them)',
     ],
     [
-      'that could not be read again',
-      { kind: 'watched', holder: 'cp2', renewed: false, watchedMs: 1500, error: 'HTTP 500' },
+      'seen for part of the window, then failing',
+      { kind: 'watched', holder: 'cp2', renewed: false, seenMs: 1500, windowMs: 4000, error: 'HTTP 500' },
       true,
-      `; ${LEASE} names cp2, which did not renew it within 1.5 s (reading it again failed: HTTP 500): no kvip ` +
-        'leader is answering (if the cluster runs with other --retryPeriod/--renewDeadline, pass them)',
+      `; ${LEASE} names cp2, but whether it renews it is not known: it was seen for 1.5 s of 4 s, then reading ` +
+        'it failed: HTTP 500; run check again',
+    ],
+    [
+      'never answered again',
+      { kind: 'watched', holder: 'cp2', renewed: false, seenMs: 0, windowMs: 4000 },
+      true,
+      `; ${LEASE} names cp2, but whether it renews it is not known: it was seen for 0 s of 4 s, then no read ` +
+        'was answered; run check again',
+    ],
+    [
+      'deleted while watched',
+      { kind: 'deleted', from: 'cp2' },
+      true,
+      `; ${LEASE}, held by cp2, was deleted during this check: run it again`,
     ],
     [
       'that moved',

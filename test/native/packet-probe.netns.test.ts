@@ -184,9 +184,10 @@ describeNetns('native packetProbe: one frame out, a bounded wait for its answer'
     ['an ethertype that is a length', { ethertype: 0x05dc }, /ethertype/],
     ['no answer to wait for', { maxAnswers: 0 }, /maxAnswers/],
     ['more answers than it keeps', { maxAnswers: 17 }, /maxAnswers/],
-  ])('%s: a TypeError, before any socket', async (_what, extra, message) => {
+  ])('%s: a TypeError thrown at the call, before any socket', async (_what, extra, message) => {
     const r = await probe(arpQuestion(B4, extra));
     expect(r.error).toMatchObject({ name: 'TypeError', message: expect.stringMatching(message) });
+    expect(r.thrown).toBe('sync');
     expect(r.openFds).toBe(baselineFds);
   });
 

@@ -15,28 +15,9 @@ import {
   reviewAccess,
   type AccessNeed,
 } from './access.js';
+import { bounded } from './bounded.js';
 import { readLease, type LeaseReading } from './lease.js';
 import { errorText, notChecked, type CheckRow } from './row.js';
-
-/** An AbortSignal that aborts after ms with a reason that names the option setting it. */
-function deadline(ms: number, option: string): { signal: AbortSignal; done: () => void } {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error(`no answer within ${ms} ms (${option})`)), ms);
-  return { signal: controller.signal, done: () => clearTimeout(timer) };
-}
-
-/** Runs fn under a deadline; an abort is reported by its reason, not as "This operation was aborted". */
-async function bounded<T>(ms: number, option: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const d = deadline(ms, option);
-  try {
-    return await fn(d.signal);
-  } catch (err) {
-    if (d.signal.aborted) throw d.signal.reason;
-    throw err;
-  } finally {
-    d.done();
-  }
-}
 
 function kubeconfigRow(config: Config, env: NodeJS.ProcessEnv): { row: CheckRow; conn?: KubeConnection } {
   const check = 'kubeconfig';

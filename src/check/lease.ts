@@ -10,6 +10,7 @@ import type { KubeHttp } from '../election/kube-http.js';
 import { KubeLeaseStore } from '../election/kube-store.js';
 import type { StoredLease } from '../election/types.js';
 import { leaseIdentity } from '../service/identity.js';
+import { bounded, NoAnswer } from './bounded.js';
 import { errorText } from './row.js';
 
 export type LeaseReading =
@@ -44,23 +45,9 @@ export function identityOf(config: Config): string {
   }
 }
 
-/** A GET that got no answer in the time it was given. */
-class NoAnswer extends Error {}
-
-/** One GET, aborted after `ms` (a NoAnswer whose message names the option bounding it). */
-async function getWithin(store: KubeLeaseStore, ms: number): Promise<StoredLease | null> {
-  const controller = new AbortController();
-  const timer = setTimeout(
-    () => controller.abort(new NoAnswer(`no answer within ${Math.round(ms)} ms (--renewDeadline)`)),
-    ms,
-  );
-  try {
-    return await store.get(controller.signal);
-  } catch (err) {
-    throw controller.signal.aborted ? controller.signal.reason : err;
-  } finally {
-    clearTimeout(timer);
-  }
+/** One GET, bounded by `ms` of --renewDeadline (a NoAnswer after that). */
+function getWithin(store: KubeLeaseStore, ms: number): Promise<StoredLease | null> {
+  return bounded(ms, '--renewDeadline', (signal) => store.get(signal));
 }
 
 /**
